@@ -1,0 +1,3 @@
+from certify.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""element_db: the certified-element database (issue 6)."""

@@ -1,0 +1,176 @@
+"""Flattening: expand compound elements until only primitive classes remain.
+
+Decides what a compound instance becomes, as Click does: its overloaded
+definitions are tried in order and the first whose input and output counts
+match how the instance is connected, and whose formal parameters accept its
+arguments, is chosen; the body is copied in with every name prefixed by the
+instance's name (``c/x``), its configuration strings expanded with the
+arguments bound to the formals (variables are lexically scoped: a body sees
+the variables of the scope it was declared in, not those of its caller), and
+the instance becomes a pair of tunnels that :meth:`Router.remove_tunnels`
+finally replaces by direct connections.
+
+Global ``define``s are kept as variables (Click's ``click-flatten``) or
+substituted everywhere with ``expand_vars=True`` (``click-flatten
+--expand-vars``).
+"""
+
+from __future__ import annotations
+
+from merge import confparse as cp
+from merge.errors import ClickError
+from merge.router import TUNNEL_CLASS, Element, ElementClass, Router
+
+
+def _signature(name: str, nargs: int, nin: int, nout: int) -> str:
+    args = f"{nargs} argument{'s' if nargs != 1 else ''}, " if nargs else ""
+    return f"{name or '<anonymous>'}[{args}{nin} input{'s' if nin != 1 else ''}, {nout} output{'s' if nout != 1 else ''}]"
+
+
+def _class_signature(k: ElementClass) -> str:
+    r = k.router
+    assert r is not None
+    formals = ""
+    if r.formal_types:
+        shown = ["<arg>" if t == "" else "..." if t == "__REST__" else t for t in r.formal_types]
+        formals = "(" + ", ".join(shown) + ")"
+    nin, nout = r.ninputs, r.noutputs
+    return f"{k.name or '<anonymous>'}{formals}[{nin} input{'s' if nin != 1 else ''}, {nout} output{'s' if nout != 1 else ''}]"
+
+
+def resolve(k: ElementClass, e: Element, args: list[str]) -> tuple[ElementClass, list[str]]:
+    """Choose the overloaded definition of compound ``k`` that fits instance ``e``."""
+    r: ElementClass = k
+    closest: tuple[ElementClass, list[str]] | None = None
+    tried = 0
+    while True:
+        tried += 1
+        assert r.router is not None
+        values = cp.assign_arguments(args, r.router.formal_types)
+        if values is not None and r.router.ninputs == e.ninputs and r.router.noutputs == e.noutputs:
+            return r, values
+        if values is not None:
+            closest = (r, values)
+        nxt = r.overload
+        if nxt is None:
+            break
+        nxt = nxt.resolved()
+        if nxt.kind == "compound":
+            r = nxt
+            continue
+        return nxt, args  # extends a primitive class: it accepts anything
+    if tried != 1 or closest is None:
+        candidates = []
+        c: ElementClass | None = k
+        while c is not None and c.kind == "compound":
+            candidates.append(_class_signature(c))
+            c = c.overload.resolved() if c.overload is not None else None
+        raise ClickError(
+            e.location,
+            f"no match for '{_signature(k.name, len(args), e.ninputs, e.noutputs)}'; candidates are: " + "; ".join(candidates),
+        )
+    return closest
+
+
+class Flattener:
+    def __init__(self) -> None:
+        self._expanding: list[Router] = []
+
+    def expand_element(self, e: Element, fromr: Router, tor: Router, prefix: str, env: cp.VariableEnvironment) -> Element:
+        k = e.klass.resolved()
+        if k.primitive():
+            return self.direct_expand(e, k, fromr, tor, prefix, env)
+        args = cp.argvec(cp.expand(e.config, env))
+        found, values = resolve(k, e, args)
+        if found.primitive():
+            return self.direct_expand(e, found, fromr, tor, prefix, env)
+        return self.complex_expand(found, e, values, fromr, tor, prefix, env)
+
+    def direct_expand(
+        self, e: Element, k: ElementClass, fromr: Router, tor: Router, prefix: str, env: cp.VariableEnvironment
+    ) -> Element:
+        new_name = prefix + e.name
+        config = cp.expand(e.config, env)
+        if e.tunnel:
+            if fromr is tor and not prefix:
+                return e
+            if e.tunnel_out is not None:
+                tor.add_tunnel(new_name, prefix + e.tunnel_out.name, e.location)
+                got = tor.element(new_name)
+                assert got is not None
+                return got
+            return tor.get_element(new_name, TUNNEL_CLASS, config, e.location)
+        if fromr is tor and not prefix:
+            e.config = config
+            e.klass = k
+            return e
+        old = tor.element(new_name)
+        if old is not None:
+            raise ClickError(e.location, f"redeclaration of element '{new_name}' (previously declared at {old.location})")
+        return tor.get_element(new_name, k, config, e.location)
+
+    def complex_expand(
+        self,
+        k: ElementClass,
+        e: Element,
+        args: list[str],
+        fromr: Router,
+        tor: Router,
+        prefix: str,
+        env: cp.VariableEnvironment,
+    ) -> Element:
+        body = k.router
+        assert body is not None
+        if body in self._expanding:  # cannot happen with lexical scoping; guard anyway
+            raise ClickError(e.location, f"recursive compound element class '{k.name}'")
+        new_env = cp.VariableEnvironment(env.parent_of(body.scope.depth))
+        for i, name in enumerate(body.formals):
+            new_env.define(name, args[i] if i < len(args) else "", True)
+        for name, value in zip(body.scope.names, body.scope.values):
+            new_env.define(name, cp.expand(value, env), True)
+        new_prefix = prefix + e.name
+        if not new_prefix.endswith("/"):
+            new_prefix += "/"
+        if fromr is tor:
+            e.klass = TUNNEL_CLASS
+        tor.add_tunnel(prefix + e.name, new_prefix + "input", e.location)
+        tor.add_tunnel(new_prefix + "output", prefix + e.name, e.location)
+        new_e = tor.element(prefix + e.name)
+        assert new_e is not None
+        self._expanding.append(body)
+        try:
+            self.expand_into(body, tor, new_prefix, new_env)
+        finally:
+            self._expanding.pop()
+        return new_e
+
+    def expand_into(self, body: Router, tor: Router, prefix: str, env: cp.VariableEnvironment) -> None:
+        new: dict[int, Element] = {}
+        for e in list(body.elements):
+            if not e.dead:
+                new[e.index] = self.expand_element(e, body, tor, prefix, env)
+        for c in body.connections:
+            if not c.dead:
+                tor.connect(new[c.src.index], c.src_port, new[c.dst.index], c.dst_port, c.location)
+        tor.requirements.extend(body.requirements)
+
+
+def flatten(router: Router, expand_vars: bool = False) -> Router:
+    """Expand every compound element of ``router`` in place and return it."""
+    env = cp.VariableEnvironment(None)
+    for name, value in zip(router.scope.names, router.scope.values):
+        env.define(name, cp.expand(value, env) if expand_vars else "$" + name, True)
+    f = Flattener()
+    for e in list(router.elements):
+        if not e.dead:
+            f.expand_element(e, router, router, "", env)
+    router.remove_tunnels()
+    if expand_vars:
+        router.scope = cp.VariableEnvironment(None)
+    return router
+
+
+def remove_groups(router: Router) -> Router:
+    """Replace element groups by direct connections, leaving compounds as they are."""
+    router.remove_tunnels()
+    return router

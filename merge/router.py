@@ -1,0 +1,269 @@
+"""The element/connection store that parsing builds and flattening rewrites.
+
+A :class:`Router` is one scope of a configuration (the file, or the body of a
+compound class): its elements in declaration order (the order decides Click's
+``Class@N`` names), its connections (a repeated connection is stored once),
+its ``define``d variables, requirements and declared classes.  Element groups
+and compound expansion are represented, as in Click, by *tunnel* pseudo-
+elements: a pair (``t`` -> ``t/input``) forwards whatever is connected to
+``t``'s input N to whatever ``t/input``'s output N feeds.
+:meth:`Router.remove_tunnels` replaces every path through tunnels by direct
+connections and reports ports that lead nowhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from merge.confparse import VariableEnvironment
+from merge.errors import ClickError, Location
+
+TUNNEL = "<tunnel>"
+
+
+@dataclass(eq=False)
+class ElementClass:
+    """A class: primitive (a C++ class name), compound, synonym or tunnel."""
+
+    name: str
+    kind: str  # "primitive", "compound", "synonym", "tunnel"
+    location: Location | None = None
+    router: Router | None = None  # compound body
+    overload: ElementClass | None = None  # next overloaded definition ("||")
+    target: ElementClass | None = None  # synonym target
+    source: str = ""  # a compound's text, for unparsing without flattening
+
+    def primitive(self) -> bool:
+        return self.kind in ("primitive", "tunnel")
+
+    def resolved(self) -> ElementClass:
+        c = self
+        while c.kind == "synonym" and c.target is not None:
+            c = c.target
+        return c
+
+
+TUNNEL_CLASS = ElementClass(TUNNEL, "tunnel")
+
+
+@dataclass(eq=False)
+class Element:
+    name: str
+    klass: ElementClass
+    config: str
+    location: Location
+    index: int = -1
+    dead: bool = False
+    tunnel_in: Element | None = None  # the tunnel that forwards into this one
+    tunnel_out: Element | None = None  # the tunnel this one forwards to
+    ninputs: int = 0
+    noutputs: int = 0
+
+    @property
+    def tunnel(self) -> bool:
+        return self.klass is TUNNEL_CLASS
+
+    def anonymous(self) -> bool:
+        return self.name.startswith(";")
+
+
+@dataclass(eq=False)
+class Connection:
+    src: Element
+    src_port: int
+    dst: Element
+    dst_port: int
+    location: Location
+    dead: bool = False
+
+
+@dataclass(eq=False)
+class Router:
+    name: str = ""
+    location: Location | None = None
+    parent: Router | None = None  # the scope the class was declared in
+    scope: VariableEnvironment = field(default_factory=lambda: VariableEnvironment(None))
+    formals: list[str] = field(default_factory=list)
+    formal_types: list[str] = field(default_factory=list)
+    elements: list[Element] = field(default_factory=list)
+    names: dict[str, int] = field(default_factory=dict)
+    connections: list[Connection] = field(default_factory=list)
+    requirements: list[tuple[str, str]] = field(default_factory=list)
+    class_declarations: list[tuple[str, str]] = field(default_factory=list)  # (name, source text)
+    ninputs: int = 0
+    noutputs: int = 0
+    anonymous_offset: int = 0
+    _conn_keys: set = field(default_factory=set)
+    _out: dict = field(default_factory=dict)  # element index -> list of connections from it
+    _in: dict = field(default_factory=dict)  # element index -> list of connections to it
+
+    # -- elements ------------------------------------------------------------------
+
+    def index(self, name: str) -> int:
+        return self.names.get(name, -1)
+
+    def element(self, name: str) -> Element | None:
+        i = self.names.get(name, -1)
+        return self.elements[i] if i >= 0 else None
+
+    def get_element(self, name: str, klass: ElementClass, config: str, location: Location) -> Element:
+        i = self.names.get(name, -1)
+        if i >= 0:
+            return self.elements[i]
+        e = Element(name, klass, config, location, len(self.elements))
+        self.elements.append(e)
+        self.names[name] = e.index
+        return e
+
+    def defines(self, name: str) -> bool:
+        return name in self.formals or self.scope.defines(name)
+
+    def add_tunnel(self, name_in: str, name_out: str, location: Location) -> None:
+        ein = self.get_element(name_in, TUNNEL_CLASS, "", location)
+        eout = self.get_element(name_out, TUNNEL_CLASS, "", location)
+        for e, n in ((ein, name_in), (eout, name_out)):
+            if not e.tunnel:
+                raise ClickError(location, f"redeclaration of element '{n}' (previously declared at {e.location})")
+        if ein.tunnel_out is not None:
+            raise ClickError(location, f"redeclaration of connection tunnel input '{name_in}'")
+        if eout.tunnel_in is not None:
+            raise ClickError(location, f"redeclaration of connection tunnel output '{name_out}'")
+        ein.tunnel_out = eout
+        eout.tunnel_in = ein
+
+    def assign_element_names(self) -> None:
+        """Give anonymous elements (``;Class@N``) their final ``Class@N`` names."""
+        for e in self.elements:
+            if e.name.startswith(";"):
+                name = e.name[1:]
+                if name in self.names:
+                    at = name.rfind("@")
+                    prefix = name[: at + 1]
+                    digits = ""
+                    for ch in name[at + 1 :]:
+                        if not ch.isdigit():
+                            break
+                        digits += ch
+                    n = int(digits) if digits else 0
+                    while True:
+                        n += 1
+                        name = prefix + str(n)
+                        if name not in self.names:
+                            break
+                if self.names.get(e.name) == e.index:
+                    del self.names[e.name]
+                e.name = name
+                self.names[name] = e.index
+
+    # -- connections ---------------------------------------------------------------
+
+    def connect(self, src: Element, src_port: int, dst: Element, dst_port: int, location: Location) -> None:
+        src_port = max(src_port, 0)
+        dst_port = max(dst_port, 0)
+        key = (src.index, src_port, dst.index, dst_port)
+        if src_port >= src.noutputs:
+            src.noutputs = src_port + 1
+        if dst_port >= dst.ninputs:
+            dst.ninputs = dst_port + 1
+        if key in self._conn_keys:
+            return
+        self._conn_keys.add(key)
+        c = Connection(src, src_port, dst, dst_port, location)
+        self.connections.append(c)
+        self._out.setdefault(src.index, []).append(c)
+        self._in.setdefault(dst.index, []).append(c)
+
+    def connections_from(self, e: Element) -> list[Connection]:
+        return [c for c in self._out.get(e.index, ()) if not c.dead]
+
+    def connections_to(self, e: Element) -> list[Connection]:
+        return [c for c in self._in.get(e.index, ()) if not c.dead]
+
+    def check_pseudoelement(self, e: Element, isoutput: bool, owner: str, location: Location) -> int:
+        """Check the use of an ``input``/``output`` pseudo-element; return its port count."""
+        word = "output" if isoutput else "input"
+        other = "input" if isoutput else "output"
+        if (e.noutputs if isoutput else e.ninputs) > 0:
+            raise ClickError(location, f"'{owner}' pseudoelement '{word}' may only be used as {other}")
+        conns = self.connections_to(e) if isoutput else self.connections_from(e)
+        used = {c.dst_port if isoutput else c.src_port for c in conns}
+        count = e.ninputs if isoutput else e.noutputs
+        for i in range(count):
+            if i not in used:
+                raise ClickError(location, f"'{owner}' {word} {i} missing")
+        return count
+
+    # -- tunnels -------------------------------------------------------------------
+
+    def remove_tunnels(self) -> None:
+        """Replace paths through paired tunnels by direct connections."""
+        live = [c for c in self.connections if not c.dead]
+        expansions: dict[tuple[int, int], list[tuple[Element, int]] | None] = {}
+
+        def expand(elt: Element, port: int) -> list[tuple[Element, int]]:
+            """Sources that reach ``elt``'s output ``port`` (elt is a tunnel with tunnel_in)."""
+            key = (elt.index, port)
+            if key in expansions:
+                got = expansions[key]
+                return got if got is not None else []  # a cycle of tunnels leads nowhere
+            expansions[key] = None
+            other = elt.tunnel_in
+            assert other is not None
+            sources = [(c.src, c.src_port) for c in self.connections_to(other) if c.dst_port == port]
+            if not sources:
+                _unused_port_error(other, elt, port, True)
+            result: list[tuple[Element, int]] = []
+            for src, sport in sources:
+                if src.tunnel and src.tunnel_in is not None:
+                    result.extend(expand(src, sport))
+                else:
+                    result.append((src, sport))
+            expansions[key] = result
+            return result
+
+        # Every input of a tunnel pair must lead somewhere.
+        for c in live:
+            d = c.dst
+            if d.tunnel and d.tunnel_out is not None:
+                out = d.tunnel_out
+                if not any(x.src_port == c.dst_port for x in self.connections_from(out)):
+                    _unused_port_error(d, out, c.dst_port, False)
+        for c in live:
+            s = c.src
+            if s.tunnel and s.tunnel_in is not None:
+                expand(s, c.src_port)
+        for c in live:
+            if c.src.tunnel and c.src.tunnel_in is not None and not c.dst.tunnel:
+                for src, sport in expand(c.src, c.src_port):
+                    if not src.tunnel:
+                        self.connect(src, sport, c.dst, c.dst_port, c.location)
+        for e in self.elements:
+            if e.tunnel and (e.tunnel_in is not None or e.tunnel_out is not None):
+                e.dead = True
+        self._kill_dead_connections()
+
+    def _kill_dead_connections(self) -> None:
+        keep = []
+        for c in self.connections:
+            if c.dead or c.src.dead or c.dst.dead:
+                c.dead = True
+                self._conn_keys.discard((c.src.index, c.src_port, c.dst.index, c.dst_port))
+            else:
+                keep.append(c)
+        self.connections = keep
+
+    def live_elements(self) -> list[Element]:
+        return [e for e in self.elements if not e.dead]
+
+
+def _unused_port_error(in_elt: Element, out_elt: Element, port: int, is_output: bool) -> None:
+    """Explain a tunnel port with nothing on the other side (Click's wording)."""
+    in_name, out_name = in_elt.name, out_elt.name
+    if in_name + "/input" == out_name:
+        msg = f"'{in_name}' input {port} unused" if is_output else f"'{in_name}' has no input {port}"
+        raise ClickError(in_elt.location, msg)
+    if in_name == out_name + "/output":
+        msg = f"'{out_name}' has no output {port}" if is_output else f"'{out_name}' output {port} unused"
+        raise ClickError(out_elt.location, msg)
+    word = "input" if is_output else "output"
+    raise ClickError(in_elt.location, f"tunnel '{in_name} -> {out_name}' {word} {port} unused")

@@ -1,0 +1,1 @@
+"""reports: safety reports in HTML, Markdown, SARIF and JUnit (issue 8)."""
