@@ -76,6 +76,8 @@ def _load(
         warnings.extend(p.warnings)
         return lib
 
+    if not cfg.statements:
+        raise ClickError(Location(cfg.file, 1, 1), "empty configuration: no statements")
     b = Builder(known_classes, load_library)
     router = b.build(cfg)
     if flatten:

@@ -289,6 +289,8 @@ class Parser:
         self._enter(open_brace, "compound element")
         cdef = ast.ClassDef(self.loc(open_brace), name, [])
         saved_last = self._last_ends_output
+        bar = open_brace
+        end_offset = open_brace.end
         while True:
             t = lx.lex()
             if t.kind == DOTS:
@@ -302,11 +304,11 @@ class Parser:
                 end_offset = t2.end
                 break
             lx.unlex(t)
-            body = ast.CompoundBody(self.loc(t), self.formals(), [])
+            body = ast.CompoundBody(self.loc(open_brace if not cdef.bodies else bar), self.formals(), [])
             self._last_ends_output = True
             body.statements = self.statements("}", True, open_brace)
             cdef.bodies.append(body)
-            t = lx.lex()
+            t = bar = lx.lex()
             if t.kind != BAR2:
                 cdef.end = self.loc(t)
                 end_offset = t.end

@@ -1,0 +1,93 @@
+"""Malformed configurations: one ClickError with file:line:column, never anything else."""
+
+import pytest
+
+from merge import ClickError, load_text
+
+CASES = [
+    # (configuration, "line:col", message fragment)
+    ("a :: Idle;\nb :: Idle;\na -> -> b;\n", "3:6", "expected an element after the connection arrow"),
+    ("a :: Idle\n  -> Discard;\n}\n", "3:1", "syntax error near '}'"),
+    ("a :: Idle -> ;", "1:14", "expected an element after the connection arrow"),
+    ("x :: Idle;\nx [1 -> Discard;", "2:6", "expected ',' or ']' in port list"),
+    ("x :: Idle;\nx [a] -> Discard;", "2:4", "port number should be integer"),
+    ("x :: Idle -> [0] ;", "1:14", "stranded port"),
+    ("a :: Message(\"never closed);\n", "1:14", "unterminated quoted string"),
+    ("a :: Message(never closed;\n", "1:13", "unterminated configuration string"),
+    ("a :: Idle; /* never\nclosed", "1:12", "unterminated '/*' comment"),
+    ("Idle -> x;\n", "1:9", "undeclared element 'x'"),
+    ("a :: Idle;\na :: Discard;\n", "2:1", "redeclaration of element 'a'"),
+    ("elementclass C { $a | input -> Paint($a) -> output }\nIdle -> C(1, 2) -> Discard;\n", "2:9", "no match for 'C[2 arguments, 1 input, 1 output]'"),
+    ("elementclass C { $a, $b | input -> Paint($a) -> output }\nIdle -> C(1) -> Discard;\n", "2:9", "no match"),
+    ("elementclass C { COUNT $c | input -> Paint($c) -> output }\nIdle -> C(1) -> Discard;\n", "2:9", "no match"),
+    ("elementclass C { $a, $a | input -> output }", "1:22", "parameter '$a' multiply defined"),
+    ("elementclass C { COUNT $c, $a | input -> output }", "1:28", "parameters out of order"),
+    ("c :: { input -> Paint -> output };\nIdle -> c -> Discard;\nIdle -> [1] c;\n", "1:1", "'c' has no input 1"),
+    ("c :: { input -> Paint -> output };\nIdle -> c;\n", "1:1", "'c' output 0 unused"),
+    ("c :: { input [1] -> Paint -> output };\n", "1:6", "'<anonymous1>' input 0 missing"),
+    ("c :: { Idle -> input };\n", "1:6", "pseudoelement 'input' may only be used as output"),
+    ("Idle -> input;\n", "1:9", "undeclared element 'input'"),
+    ("elementclass A { $x | ... }\n", "1:23", "syntax error near '...'"),
+    ("elementclass A { ... }\n", "1:18", "'...' should occur last"),
+    ("elementclass { input -> output }\n", "1:14", "expected element type name"),
+    ("a :: Idle -> b :: Discard;\nb(3) -> a;\n", "2:3", "configuration string ignored on element reference"),
+    ("Queue :: Queue;\n", "1:1", "class 'Queue' used as element name"),
+    ("x :: Idle;\nelementclass x { input -> output }\n", "2:14", "'x' already used as an element name"),
+    ("define($a 1, $a 2);\n", "1:8", "parameter '$a' multiply defined"),
+    ("define(a 1);\n", "1:8", "bad 'define' declaration"),
+    ("s :: Tee; s [0,1] -> [0,1] d :: Discard;\n", "1:19", "many-to-many connections require '=>'"),
+    ("s :: Tee; s [0,1] => d :: Discard, Discard, Discard;\n", "1:19", "connection mismatch: 2 outputs connected to 3 inputs"),
+    ("s :: Tee; s [0-] => [0-] d :: Discard;\n", "1:18", "at most one expandable port"),
+    ("1 :: Idle;\n", "1:1", "all-digit component"),
+    ("Idle -> (input -> x :: Paint) -> Discard;\n", "1:9", "'@2' has no output 0"),
+    ("Idle -> (input -> output);\n", "1:9", "output ports ignored at end of chain"),
+    ("Idle -> Discard [0];\n", "1:17", "output ports ignored at end of chain"),
+    ("[0] Idle -> Discard;\n", "1:1", "input ports ignored at start of chain"),
+    ("#!/bin/click\nIdle -> Discard;\n", "1:1", "unknown preprocessor directive"),
+    ("provide(x);\n", "1:1", "syntax error near 'provide'"),
+    ("a :: Idle; a, b", "1:15", "undeclared element 'b'"),
+    ("x :: { input -> output", "1:6", "is never closed"),
+    ("Idle -> (Paint", "1:9", "is never closed"),
+    ("Idle -> Paint(1)(2);", "1:17", "syntax error"),
+    ("x :: Idle; x [1] -> [99999999] Discard;", "1:22", "port number 99999999 too large"),
+    ("Idle -> Discard;\n\x00\x01garbage", "2:1", "syntax error near"),
+    ("a :: Idle\n# 40 \"other.click\"\n-> b;\n", "40:4", "undeclared element 'b'"),
+]
+
+
+@pytest.mark.parametrize("text,where,message", CASES)
+def test_error_location_and_message(text, where, message):
+    with pytest.raises(ClickError) as info:
+        load_text(text, "t.click")
+    err = info.value
+    line, col = where.split(":")
+    assert (err.location.line, err.location.column) == (int(line), int(col)), str(err)
+    assert message in err.message, str(err)
+    assert str(err).count("\n") == 0
+
+
+def test_error_reports_virtual_file_from_line_directive():
+    with pytest.raises(ClickError) as info:
+        load_text("a :: Idle\n# 40 \"other.click\"\n-> b;\n", "t.click")
+    assert info.value.location.file == "other.click"
+
+
+def test_recursive_by_mistake_is_the_outer_class():
+    # Classes are not recursive: inside its own body, 'A' is the previous
+    # (primitive) class A, exactly as Click reads it.
+    g = load_text("elementclass A { input -> A -> output }\nIdle -> A -> Discard;", "t.click").graph
+    assert ("A@2/A@1", "A") in {(n, d["klass"]) for n, d in g.nodes(data=True)}
+
+
+def test_recursive_by_mistake_with_known_classes_is_refused():
+    with pytest.raises(ClickError) as info:
+        load_text("elementclass A { input -> A -> output }\nIdle -> A -> Discard;", "t.click",
+                  known_classes={"Idle", "Discard"})
+    assert "undeclared element 'A'" in info.value.message
+
+
+def test_empty_configuration_is_refused():
+    for text in ("", "   \n\t", "// just a comment\n/* and another */\n"):
+        with pytest.raises(ClickError) as info:
+            load_text(text, "empty.click")
+        assert "empty configuration" in info.value.message
