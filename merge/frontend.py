@@ -9,9 +9,11 @@ returned, never printed.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -28,6 +30,19 @@ from merge.parser import Parser
 # recursive, so leave Python room for it.
 if sys.getrecursionlimit() < 10000:
     sys.setrecursionlimit(10000)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Parsing allocates many small, long-lived objects and no garbage cycles:
+    the cyclic collector only costs time (about 40% at 100,000 elements)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 @dataclass
@@ -96,9 +111,10 @@ def load_text(
     known_classes: Iterable[str] | None = None,
 ) -> Parsed:
     """Parse (and by default flatten) configuration text."""
-    p = Parser(text, filename)
-    cfg = p.parse()
-    return _load(cfg, flatten, expand_vars, known_classes, list(p.warnings))
+    with _no_gc():
+        p = Parser(text, filename)
+        cfg = p.parse()
+        return _load(cfg, flatten, expand_vars, known_classes, list(p.warnings))
 
 
 def load_file(
@@ -108,8 +124,9 @@ def load_file(
     known_classes: Iterable[str] | None = None,
 ) -> Parsed:
     warnings: list[Diagnostic] = []
-    cfg = parse_file(path, warnings)
-    return _load(cfg, flatten, expand_vars, known_classes, warnings)
+    with _no_gc():
+        cfg = parse_file(path, warnings)
+        return _load(cfg, flatten, expand_vars, known_classes, warnings)
 
 
 def display_path(path: str) -> str:

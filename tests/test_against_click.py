@@ -20,12 +20,14 @@ from merge.graph import connections
 CLICK_SRC = os.environ.get("CLICK_SRC")
 FLATTEN = click_flatten_binary()
 HERE = os.path.join(os.path.dirname(__file__), "fixtures", "click")
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples", "networks")
 
 pytestmark = pytest.mark.skipif(not FLATTEN, reason="needs a built click-flatten (set CLICK_SRC or put it on PATH)")
 
 
 def _cases():
     cases = sorted(glob.glob(os.path.join(HERE, "*.click")))
+    cases += sorted(glob.glob(os.path.join(EXAMPLES, "*.click")))
     if CLICK_SRC:
         cases += sorted(glob.glob(os.path.join(CLICK_SRC, "conf", "**", "*.click"), recursive=True))
     return cases

@@ -1,0 +1,15 @@
+"""The bundled demo runs and flattens both example networks."""
+
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_demo_runs(tmp_path):
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "demo.py")], capture_output=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert "alice          10           8       5  Counter, EtherMirror, FromDevice, Queue, ToDevice" in out
+    assert "cl/c [2] -> [0] Discard@10;" in out
