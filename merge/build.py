@@ -8,9 +8,12 @@ as Click's parser does while it reads, and decides:
   primitive class name).  Classes are lexically scoped: a body sees the
   classes declared before it, and a redefinition inside it still refers to the
   outer class.  Click's tools take any unknown identifier for a class; here an
-  unknown identifier is a class only if it is a known class name, or (when no
-  class list is given) if it starts with an upper-case letter, as every stock
-  Click class does; otherwise it is an ``undeclared element`` error;
+  unknown identifier is a class if it is a known class name (the stock Click
+  classes) or starts with an upper-case letter, as every stock Click class
+  does (a class of one's own package); otherwise it is an ``undeclared
+  element`` error.  A compound class that uses its own name in its body, where
+  no earlier class of that name exists, is refused as recursive (Click would
+  take the inner name for an unknown primitive class);
 * the name of every anonymous element: ``Class@N`` where N counts the
   elements (and group tunnels) of the scope so far, then made unique
   (``Class@N+1``...), exactly as Click numbers them;
@@ -50,6 +53,7 @@ class Builder:
         self.libraries: list[str] = []
         self._spec_cache: dict[int, ElementClass] = {}
         self.anonymous_classes = 0
+        self.defining: list[str] = []  # names of the compound classes being defined
 
     # -- classes -------------------------------------------------------------------
 
@@ -70,13 +74,19 @@ class Builder:
             raise ClickError(where, f"'{name}' was previously used as an element name")
         if not declared and not self._looks_like_class(name):
             raise ClickError(where, f"undeclared element '{name}'")
+        if name in self.defining and (self.known is None or name not in self.known):
+            raise ClickError(
+                where,
+                f"recursive compound element class '{name}': inside its own definition '{name}' means an "
+                f"earlier class of that name, and there is none (Click's element classes are not recursive)",
+            )
         t = ElementClass(name, "primitive", where)
         self.base_types[name] = t
         return t
 
     def _looks_like_class(self, name: str) -> bool:
-        if self.known is not None:
-            return name in self.known
+        if self.known is not None and name in self.known:
+            return True
         return name[:1].isascii() and name[:1].isupper()
 
     def class_spec(self, spec: ast.ClassSpec) -> ElementClass:
@@ -118,9 +128,11 @@ class Builder:
             self.router = r
             self.types.append({})
             self.group_depth = 0
+            self.defining.append(name)
             try:
                 self.statements(body.statements, nested=True)
             finally:
+                self.defining.pop()
                 self.types.pop()
                 self.router = outer
                 self.group_depth = outer_depth
@@ -165,6 +177,13 @@ class Builder:
     def elementclass(self, s: ast.ElementClassStmt) -> None:
         if self.router.index(s.name) >= 0:
             raise ClickError(s.name_location, f"'{s.name}' already used as an element name")
+        prior = self.base_types.get(s.name)
+        if prior is not None and (self.known is None or s.name not in self.known) and self.declared_type(s.name) is None:
+            raise ClickError(
+                s.name_location,
+                f"class '{s.name}' is defined here but was used before, at {prior.location}, where it could only "
+                f"mean an unknown primitive class (classes are visible only after their definition)",
+            )
         if s.definition is not None:
             self.compound_class(s.definition)
             text = f"elementclass {s.name} {s.definition.source}"

@@ -93,6 +93,10 @@ def _load(
 
     if not cfg.statements:
         raise ClickError(Location(cfg.file, 1, 1), "empty configuration: no statements")
+    if known_classes is None:
+        from element_db.stock_classes import stock_classes
+
+        known_classes = stock_classes()
     b = Builder(known_classes, load_library)
     router = b.build(cfg)
     if flatten:

@@ -72,18 +72,36 @@ def test_error_reports_virtual_file_from_line_directive():
     assert info.value.location.file == "other.click"
 
 
-def test_recursive_by_mistake_is_the_outer_class():
-    # Classes are not recursive: inside its own body, 'A' is the previous
-    # (primitive) class A, exactly as Click reads it.
-    g = load_text("elementclass A { input -> A -> output }\nIdle -> A -> Discard;", "t.click").graph
-    assert ("A@2/A@1", "A") in {(n, d["klass"]) for n, d in g.nodes(data=True)}
-
-
-def test_recursive_by_mistake_with_known_classes_is_refused():
+def test_recursive_compound_is_refused():
+    # Classes are not recursive: inside its own body 'A' could only mean an
+    # earlier class A; there is none, so Click would take it for an unknown
+    # primitive.  certify refuses it where it is written.
     with pytest.raises(ClickError) as info:
-        load_text("elementclass A { input -> A -> output }\nIdle -> A -> Discard;", "t.click",
-                  known_classes={"Idle", "Discard"})
-    assert "undeclared element 'A'" in info.value.message
+        load_text("elementclass A {\n  input -> A -> output\n}\nIdle -> A -> Discard;", "t.click")
+    assert (info.value.location.line, info.value.location.column) == (2, 12)
+    assert "recursive compound element class 'A'" in info.value.message
+
+
+def test_mutually_recursive_compounds_are_refused():
+    text = "elementclass A { input -> B -> output }\nelementclass B { input -> A -> output }\nIdle -> B -> Discard;"
+    with pytest.raises(ClickError) as info:
+        load_text(text, "t.click")
+    # A's body uses B before any B exists, so that B could only be an unknown
+    # primitive; defining B afterwards (in terms of A) is the mistake.
+    assert (info.value.location.line, info.value.location.column) == (2, 14)
+    assert "class 'B' is defined here but was used before, at t.click:1:27" in info.value.message
+
+
+def test_wrapping_a_stock_class_of_the_same_name_is_not_recursion():
+    # click(5)'s own example: the inner Queue is the stock Queue.
+    g = load_text("elementclass Queue { input -> Queue -> Shaper(1000) -> output }\nIdle -> Queue -> Discard;", "t.click").graph
+    assert {(n, d["klass"]) for n, d in g.nodes(data=True)} >= {("Queue@2/Queue@1", "Queue"), ("Queue@2/Shaper@2", "Shaper")}
+
+
+def test_class_names_from_a_given_list():
+    # A lower-case class of one's own package is a class when listed.
+    g = load_text("Idle -> mycounter -> Discard;", "t.click", known_classes={"mycounter"}).graph
+    assert "mycounter@2" in g
 
 
 def test_empty_configuration_is_refused():
