@@ -393,8 +393,18 @@ class VariableEnvironment:
         return None
 
 
-def expand(config: str, env: VariableEnvironment, expand_quote: bool = False, depth: int = 0) -> str:
-    """Substitute ``$variables`` in a configuration string, as Click does."""
+def expand(
+    config: str,
+    env: VariableEnvironment,
+    expand_quote: bool = False,
+    depth: int = 0,
+    missing: list[str] | None = None,
+) -> str:
+    """Substitute ``$variables`` in a configuration string, as Click does.
+
+    A reference to an undefined variable is kept as written; its name is
+    appended to ``missing`` when given.
+    """
     if "$" not in config:
         return config
     s = config
@@ -480,6 +490,8 @@ def expand(config: str, env: VariableEnvironment, expand_quote: bool = False, de
             text = env.expand_variable(vname, vtype, depth)
             uninterpolated = j
             if text is None:
+                if missing is not None and vtype != "(":
+                    missing.append(vname.strip() if vtype == "{" else vname)
                 if expand_vname:
                     out.append(s[before] + s[before + 1] + vname + s[j - 1])
                 else:
@@ -548,3 +560,29 @@ def assign_arguments(args: list[str], formal_types: list[str]) -> list[str] | No
     if rest:
         values[nvalues] = ", ".join(a for a, u in zip(args, used) if not u)
     return [v if v is not None else "" for v in values]
+
+
+def explain_arguments(args: list[str], formal_types: list[str]) -> str:
+    """Why ``args`` do not fit ``formal_types`` (for error messages)."""
+    if not formal_types or not formal_types[-1]:
+        n = len(formal_types)
+        return f"takes {n} argument{'s' if n != 1 else ''}, got {len(args)}"
+    keywords = [t for t in formal_types if t and t != "__REST__"]
+    npositional = sum(1 for t in formal_types if t == "")
+    given = set()
+    unknown = []
+    for a in args[npositional:]:
+        kw = keyword(a)
+        if kw is not None and kw[0] in keywords:
+            given.add(kw[0])
+        elif kw is not None and kw[0].isupper():
+            unknown.append(kw[0])
+    missing = [k for k in keywords if k not in given]
+    parts = []
+    if len(args) < npositional:
+        parts.append(f"needs {npositional} positional argument{'s' if npositional != 1 else ''}, got {len(args)}")
+    if unknown and formal_types[-1] != "__REST__":
+        parts.append("unknown keyword " + ", ".join(unknown))
+    if missing:
+        parts.append("missing keyword " + ", ".join(missing))
+    return "; ".join(parts) or "too many arguments"

@@ -18,7 +18,7 @@ substituted everywhere with ``expand_vars=True`` (``click-flatten
 from __future__ import annotations
 
 from merge import confparse as cp
-from merge.errors import ClickError
+from merge.errors import ClickError, Diagnostic
 from merge.router import TUNNEL_CLASS, Element, ElementClass, Router
 
 
@@ -63,7 +63,14 @@ def resolve(k: ElementClass, e: Element, args: list[str]) -> tuple[ElementClass,
         candidates = []
         c: ElementClass | None = k
         while c is not None and c.kind == "compound":
-            candidates.append(_class_signature(c))
+            assert c.router is not None
+            why = []
+            if cp.assign_arguments(args, c.router.formal_types) is None:
+                why.append(cp.explain_arguments(args, c.router.formal_types))
+            if (c.router.ninputs, c.router.noutputs) != (e.ninputs, e.noutputs):
+                why.append(f"has {c.router.ninputs} input{'s' if c.router.ninputs != 1 else ''} and "
+                           f"{c.router.noutputs} output{'s' if c.router.noutputs != 1 else ''}")
+            candidates.append(f"{_class_signature(c)} ({', '.join(why)}) at {c.location}")
             c = c.overload.resolved() if c.overload is not None else None
         raise ClickError(
             e.location,
@@ -75,6 +82,16 @@ def resolve(k: ElementClass, e: Element, args: list[str]) -> tuple[ElementClass,
 class Flattener:
     def __init__(self) -> None:
         self._expanding: list[Router] = []
+        self.warnings: list[Diagnostic] = []
+
+    def _expand_config(self, e: Element, name: str, env: cp.VariableEnvironment) -> str:
+        missing: list[str] = []
+        config = cp.expand(e.config, env, missing=missing)
+        for var in dict.fromkeys(missing):
+            self.warnings.append(
+                Diagnostic(e.location, "warning", f"undefined variable '${var}' in the configuration of '{name}' is kept as written")
+            )
+        return config
 
     def expand_element(self, e: Element, fromr: Router, tor: Router, prefix: str, env: cp.VariableEnvironment) -> Element:
         k = e.klass.resolved()
@@ -90,7 +107,7 @@ class Flattener:
         self, e: Element, k: ElementClass, fromr: Router, tor: Router, prefix: str, env: cp.VariableEnvironment
     ) -> Element:
         new_name = prefix + e.name
-        config = cp.expand(e.config, env)
+        config = e.config if e.tunnel else self._expand_config(e, new_name, env)
         if e.tunnel:
             if fromr is tor and not prefix:
                 return e
@@ -155,7 +172,7 @@ class Flattener:
         tor.requirements.extend(body.requirements)
 
 
-def flatten(router: Router, expand_vars: bool = False) -> Router:
+def flatten(router: Router, expand_vars: bool = False, warnings: list[Diagnostic] | None = None) -> Router:
     """Expand every compound element of ``router`` in place and return it."""
     env = cp.VariableEnvironment(None)
     for name, value in zip(router.scope.names, router.scope.values):
@@ -167,6 +184,8 @@ def flatten(router: Router, expand_vars: bool = False) -> Router:
     router.remove_tunnels()
     if expand_vars:
         router.scope = cp.VariableEnvironment(None)
+    if warnings is not None:
+        warnings.extend(f.warnings)
     return router
 
 

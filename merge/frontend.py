@@ -100,7 +100,7 @@ def _load(
     b = Builder(known_classes, load_library)
     router = b.build(cfg)
     if flatten:
-        flatten_router(router, expand_vars=expand_vars)
+        flatten_router(router, expand_vars=expand_vars, warnings=warnings)
     else:
         remove_groups(router)
     g = from_router(router, cfg.file, flat=flatten)

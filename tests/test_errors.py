@@ -19,7 +19,11 @@ CASES = [
     ("a :: Idle;\na :: Discard;\n", "2:1", "redeclaration of element 'a'"),
     ("elementclass C { $a | input -> Paint($a) -> output }\nIdle -> C(1, 2) -> Discard;\n", "2:9", "no match for 'C[2 arguments, 1 input, 1 output]'"),
     ("elementclass C { $a, $b | input -> Paint($a) -> output }\nIdle -> C(1) -> Discard;\n", "2:9", "no match"),
-    ("elementclass C { COUNT $c | input -> Paint($c) -> output }\nIdle -> C(1) -> Discard;\n", "2:9", "no match"),
+    ("elementclass C { COUNT $c | input -> Paint($c) -> output }\nIdle -> C(1) -> Discard;\n", "2:9", "(missing keyword COUNT)"),
+    # an unknown compound parameter
+    ("elementclass C { $a, COLOR $c | input -> Paint($c) -> output }\nIdle -> C(1, COLOR 2, SIZE 3) -> Discard;\n", "2:9", "(unknown keyword SIZE)"),
+    ("elementclass C { $a | input -> Paint($a) -> output || $a, $b | input -> Paint($b) -> output }\nIdle -> C -> Discard;\n", "2:9", "candidates are: C(<arg>)[1 input, 1 output] (takes 1 argument, got 0) at t.click:1:16; C(<arg>, <arg>)[1 input, 1 output] (takes 2 arguments, got 0) at t.click:1:52"),
+    ("elementclass C { input -> Paint -> output || input -> Paint -> output; input [1] -> [1] output }\nIdle -> [2] C -> Discard;\n", "2:13", "C[1 input, 1 output] (has 1 input and 1 output)"),
     ("elementclass C { $a, $a | input -> output }", "1:22", "parameter '$a' multiply defined"),
     ("elementclass C { COUNT $c, $a | input -> output }", "1:28", "parameters out of order"),
     ("c :: { input -> Paint -> output };\nIdle -> c -> Discard;\nIdle -> [1] c;\n", "1:1", "'c' has no input 1"),
@@ -109,3 +113,15 @@ def test_empty_configuration_is_refused():
         with pytest.raises(ClickError) as info:
             load_text(text, "empty.click")
         assert "empty configuration" in info.value.message
+
+
+def test_undefined_variables_are_warned_where_written():
+    text = "elementclass C { $a |\n  input -> Paint($a, $b, ${c-1}, \"$d\", '$e') -> output }\nIdle -> C(1) -> Discard;"
+    parsed = load_text(text, "t.click")
+    got = [(w.location.line, w.location.column, w.message) for w in parsed.warnings]
+    assert got == [
+        (2, 12, "undefined variable '$b' in the configuration of 'C@2/Paint@1' is kept as written"),
+        (2, 12, "undefined variable '$d' in the configuration of 'C@2/Paint@1' is kept as written"),
+    ]
+    cfg = {n: d["config"] for n, d in parsed.graph.nodes(data=True)}
+    assert cfg["C@2/Paint@1"] == "1, $b, 1, \"$d\", '$e'"
