@@ -78,7 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"certify {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    pp = sub.add_parser("parse", help="parse (and flatten) Click configurations", description="Parse Click configurations and print them as canonical Click text or JSON.")
+    pp = sub.add_parser(
+        "parse",
+        help="parse (and flatten) Click configurations",
+        description="Parse Click configurations and print them as canonical Click text or JSON.",
+    )
     pp.add_argument("configs", nargs="*", metavar="CONFIG", help="configuration file ('-' for standard input)")
     pp.add_argument("-e", "--expression", action="append", metavar="EXPR", help="a configuration given on the command line")
     pp.add_argument("--flatten", action="store_true", help="expand compound elements (as click-flatten)")

@@ -355,7 +355,7 @@ class Builder:
         sides = (inputs, outputs)  # k = 0: inputs, k = 1: outputs
         for k in (0, 1):
             for item in sides[k]:
-                ports = item[1 + k]
+                ports = _side(item, k)
                 n = len(ports)
                 if n <= 1:
                     minp[k] += 1
@@ -368,7 +368,7 @@ class Builder:
             raise ClickError(where, "at most one expandable port allowed per connection")
         if connector == "=>":
             for k in (0, 1):
-                if minp[k] == 1 and minp[1 - k] > 1 and len(sides[k][0][1 + k]) == 0:
+                if minp[k] == 1 and minp[1 - k] > 1 and len(_side(sides[k][0], k)) == 0:
                     expandable[k] = 1
         step = [minp[k] > 1 or expandable[k] > 0 for k in (0, 1)]
         nexp = [minp[1 - k] - minp[k] if expandable[k] else 0 for k in (0, 1)]
@@ -389,13 +389,13 @@ class Builder:
         while pos[0] < len(inputs) and pos[1] < len(outputs):
             for k in (0, 1):
                 if port[k] < 0:
-                    pv = sides[k][pos[k]][1 + k]
+                    pv = _side(sides[k][pos[k]], k)
                     port[k] = pv[0] if pv else 0
             r.connect(r.elements[outputs[pos[1]][0]], port[1], r.elements[inputs[pos[0]][0]], port[0], where)
             for k in (0, 1):
                 if not step[k]:
                     continue
-                pv = sides[k][pos[k]][1 + k]
+                pv = _side(sides[k][pos[k]], k)
                 np_ = len(pv)
                 ppos[k] += 1
                 if ppos[k] < np_ and pv[ppos[k]] >= 0:
@@ -410,6 +410,11 @@ class Builder:
                     port[k] = -1
                     ppos[k] = 0
                     pos[k] += 1
+
+
+def _side(item: Item, k: int) -> list[int]:
+    """The output ports (k = 1) or input ports (k = 0) of a connection item."""
+    return item[2] if k else item[1]
 
 
 def find_library(name: str, including_file: str) -> str | None:

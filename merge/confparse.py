@@ -316,6 +316,10 @@ class VariableEnvironment:
     """A scope of ``$variables`` with a lexical parent and a depth."""
 
     __slots__ = ("parent", "depth", "names", "values")
+    parent: VariableEnvironment | None
+    depth: int
+    names: list[str]
+    values: list[str]
 
     def __init__(self, parent: VariableEnvironment | None) -> None:
         self.parent = parent

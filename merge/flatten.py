@@ -89,7 +89,9 @@ class Flattener:
         config = cp.expand(e.config, env, missing=missing)
         for var in dict.fromkeys(missing):
             self.warnings.append(
-                Diagnostic(e.location, "warning", f"undefined variable '${var}' in the configuration of '{name}' is kept as written")
+                Diagnostic(
+                    e.location, "warning", f"undefined variable '${var}' in the configuration of '{name}' is kept as written"
+                )
             )
         return config
 

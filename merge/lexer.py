@@ -164,7 +164,9 @@ class Lexer:
         n = len(text)
         pos = self.pos
         while True:
-            pos = _SKIP.match(text, pos).end()
+            skipped = _SKIP.match(text, pos)
+            assert skipped is not None  # the pattern matches the empty string
+            pos = skipped.end()
             if pos < n - 1 and text[pos] == "/" and text[pos + 1] == "*":
                 raise self.error(pos, "unterminated '/*' comment")
             if pos < n and text[pos] == "#" and self._at_line_start(pos):

@@ -203,7 +203,9 @@ class Parser:
                 elif t.kind == "{":
                     ref.decl = ast.ClassSpec(self.loc(t), compound=self.compound_class("", t))
                 else:
-                    raise self.error(t, f"missing element type in declaration: expected a class name or '{{', found {t.describe()}")
+                    raise self.error(
+                        t, f"missing element type in declaration: expected a class name or '{{', found {t.describe()}"
+                    )
                 ref.bare = False
                 t = lx.lex()
             if t.kind == "(":

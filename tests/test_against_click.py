@@ -12,8 +12,8 @@ import os
 import subprocess
 
 import pytest
-
 from conftest import click_flatten_binary
+
 from merge import ClickError, load_file, load_text
 from merge.graph import connections
 
