@@ -61,3 +61,76 @@ def test_same_as_click_flatten(path, expand_vars):
         return
     theirs = load_text(ref.stdout.decode("utf-8", "surrogateescape"), "click-flatten.out", flatten=False).graph
     assert _summary(ours) == _summary(theirs)
+
+
+# -- configurations embedded in Click's own tests (CLICK_SRC/test/**/*.clicktest) -------------
+
+_TOOL_ARG = r"\bclick(?:-[a-z]+)?\b[^\n;|&]*?(?<![\w./-]){name}(?![\w.-])|<\s*{name}(?![\w.-])"
+
+
+def _clicktest_sections(text):
+    """(header, body) pairs of a .clicktest file; '\\%' at a line start escapes a percent sign."""
+    sections = []
+    header, body = None, []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("%"):
+            if header is not None:
+                sections.append((header, "".join(body)))
+            header, body = line.strip(), []
+        else:
+            body.append(line[1:] if line.startswith("\\%") else line)
+    if header is not None:
+        sections.append((header, "".join(body)))
+    return sections
+
+
+def _clicktest_cases():
+    """(test id, files, config name): every %file a Click tool in the %script reads as a configuration."""
+    if not CLICK_SRC:
+        return []
+    import re
+
+    out = []
+    for path in sorted(glob.glob(os.path.join(CLICK_SRC, "test", "**", "*.clicktest"), recursive=True)):
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            sections = _clicktest_sections(f.read())
+        script = "".join(b for h, b in sections if h.startswith("%script"))
+        files = {}
+        for h, b in sections:
+            words = h.split()
+            if words[0] == "%file" and len(words) >= 2 and not any(w.startswith("+") for w in words[1:]):
+                for fname in words[1:]:
+                    files[fname] = b
+        for name in files:
+            # An empty %file is a placeholder the script writes; certify refuses an
+            # empty configuration on purpose (tested in test_errors.py).
+            if files[name].strip() and re.search(_TOOL_ARG.format(name=re.escape(name)), script):
+                out.append((f"{os.path.relpath(path, CLICK_SRC)}:{name}", files, name))
+    return out
+
+
+@pytest.mark.parametrize("case", _clicktest_cases(), ids=lambda c: c[0])
+def test_clicktest_configuration_same_as_click_flatten(case, tmp_path):
+    _, files, name = case
+    for fname, body in files.items():
+        p = tmp_path / fname
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(body, encoding="utf-8", errors="surrogateescape")
+    for expand_vars in (False, True):
+        args = [FLATTEN] + (["--expand-vars"] if expand_vars else []) + [name]
+        ref = subprocess.run(args, capture_output=True, cwd=tmp_path, timeout=60)
+        old = os.getcwd()
+        os.chdir(tmp_path)
+        try:
+            if ref.returncode != 0:
+                with pytest.raises(ClickError):
+                    load_file(name, flatten=True, expand_vars=expand_vars)
+                continue
+            ours = load_file(name, flatten=True, expand_vars=expand_vars).graph
+        finally:
+            os.chdir(old)
+        if not ref.stdout.strip():
+            assert ours.number_of_nodes() == 0
+            continue
+        theirs = load_text(ref.stdout.decode("utf-8", "surrogateescape"), "click-flatten.out", flatten=False).graph
+        assert _summary(ours) == _summary(theirs), (name, expand_vars)
