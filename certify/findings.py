@@ -1,0 +1,81 @@
+"""The one Finding type, and rules as data, shared by analyzers, merge and reports.
+
+A :class:`Rule` is written once, in its area's catalog (``analyzers/rules.py``
+for element checks, ``merge/rules.py`` for configuration checks), with a stable
+id (``KS101``), a symbol (``global-write``), a message template, a severity, why
+it exists, and a bad and a good example that reports can show.  A
+:class:`Finding` is one occurrence: which rule, where (file, line, column), in
+what (element class or network), the symbol involved, and the call path from a
+packet-path entry point to the offending line.  Analyzers and checks return
+findings; they never print them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("error", "warning", "note")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    symbol: str
+    message: str  # a str.format template over the finding's fields
+    severity: str
+    rationale: str
+    bad: str = ""
+    good: str = ""
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"rule {self.id}: unknown severity {self.severity!r}")
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    file: str
+    line: int
+    column: int
+    rule: str
+    message: str
+    severity: str = "error"
+    symbol: str = ""
+    element: str = ""  # the element class (analyzers) or element name (merge)
+    network: str = ""
+    path: tuple[str, ...] = field(default=())
+    confidence: str = "high"
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "symbol": self.symbol,
+            "path": list(self.path),
+        }
+        if self.element:
+            d["element"] = self.element
+        if self.network:
+            d["network"] = self.network
+        if self.confidence != "high":
+            d["confidence"] = self.confidence
+        return d
+
+    def __str__(self) -> str:
+        sym = f" [{self.symbol}]" if self.symbol else ""
+        return f"{self.file}:{self.line}:{self.column}: {self.rule}: {self.message}{sym}"
+
+
+def make_finding(rule: Rule, file: str, line: int, column: int, **fields: Any) -> Finding:
+    """A finding of ``rule``; the message is the rule's template filled from ``fields``."""
+    values = {k: v for k, v in fields.items() if k not in ("symbol", "element", "network", "path", "confidence")}
+    message = rule.message.format(**values, **{k: fields.get(k, "") for k in ("symbol", "element", "network")})
+    kept = {k: fields[k] for k in ("symbol", "element", "network", "path", "confidence") if k in fields}
+    if "path" in kept:
+        kept["path"] = tuple(kept["path"])
+    return Finding(file, line, column, rule.id, message, rule.severity, **kept)
