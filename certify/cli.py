@@ -73,6 +73,66 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _write_atomic(path: str, text: str) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from element_db.stock_classes import stock_classes, stock_elements
+    from merge.checks import check_network
+    from merge.combine import master_text, merge_networks
+    from merge.policy import load_policy
+    from merge.ports import check_ports
+    from merge.system import load_system
+
+    system = load_system(args.system)
+    policy = load_policy(args.policy)
+    results = [check_network(n, policy, stock_elements(), stock_classes()) for n in system.networks.values()]
+    findings = [f for r in results for f in r.findings if args.verbose or f.severity != "note"]
+    warnings = [w for r in results for w in r.warnings]
+    for w in warnings:
+        _err(str(w))
+    for f in findings:
+        _err(str(f))
+    refused = sorted(r.network.name for r in results if not r.ok)
+    if refused:
+        _err(f"certify: merge refused: network{'s' if len(refused) > 1 else ''} {', '.join(refused)} failed the checks")
+        if args.json:
+            _write(json.dumps({"ok": False, "refused": refused, "findings": [f.to_json() for f in findings]}, indent=2) + "\n")
+        return 1
+    master = merge_networks(system, results, policy, args.target)
+    problems = [f for f in check_ports(master.graph, stock_elements()) if f.severity == "error"]
+    if problems:  # a merger bug: never write a master Click would refuse
+        raise RuntimeError("merged master fails its port checks: " + "; ".join(map(str, problems[:3])))
+    header = (
+        f"Master configuration written by certify merge (target {args.target}) from {os.path.basename(system.path)}.\n"
+        f"Networks: {', '.join(sorted(system.networks))}.  Threads: {master.plan['threads']}.  Do not edit."
+    )
+    os.makedirs(args.out, exist_ok=True)
+    _write_atomic(os.path.join(args.out, "master.click"), master_text(master, header))
+    _write_atomic(os.path.join(args.out, "plan.json"), json.dumps(master.plan, indent=1, sort_keys=True) + "\n")
+    summary = {
+        "ok": True,
+        "out": args.out,
+        "networks": len(system.networks),
+        "elements": master.graph.number_of_nodes(),
+        "connections": master.graph.number_of_edges(),
+        "threads": master.plan["threads"],
+        "findings": [f.to_json() for f in findings],
+    }
+    if args.json:
+        _write(json.dumps(summary, indent=2) + "\n")
+    else:
+        _write(
+            f"merged {summary['networks']} networks into {os.path.join(args.out, 'master.click')}: "
+            f"{summary['elements']} elements, {summary['connections']} connections, {summary['threads']} threads\n"
+        )
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="certify", description="Safety verifier and element certification for the Click modular router.")
     p.add_argument("--version", action="version", version=f"certify {__version__}")
@@ -89,6 +149,19 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--expand-vars", action="store_true", help="with --flatten, substitute global define()d variables")
     pp.add_argument("--json", action="store_true", help="print the graph as JSON")
     pp.set_defaults(func=cmd_parse)
+    pm = sub.add_parser(
+        "merge",
+        help="check virtual networks and merge them into one master configuration",
+        description="Check each virtual network's configuration and merge them all into DIR/master.click and "
+        "DIR/plan.json. Exit 0: merged; 1: a network failed its checks (nothing written); 2: bad input.",
+    )
+    pm.add_argument("--system", required=True, metavar="SYSTEM", help="system configuration (YAML or JSON)")
+    pm.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    pm.add_argument("--target", choices=["linuxmodule", "userlevel"], default="linuxmodule")
+    pm.add_argument("--policy", metavar="FILE", help="network policy extending the shipped default")
+    pm.add_argument("--json", action="store_true", help="print the result as JSON")
+    pm.add_argument("-v", "--verbose", action="store_true", help="also print notes")
+    pm.set_defaults(func=cmd_merge)
     return p
 
 

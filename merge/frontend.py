@@ -77,7 +77,7 @@ def parse_file(path: str, warnings: list[Diagnostic] | None = None) -> ast.Confi
     return cfg
 
 
-def _load(
+def build_graph(
     cfg: ast.Configuration,
     flatten: bool,
     expand_vars: bool,
@@ -118,7 +118,7 @@ def load_text(
     with _no_gc():
         p = Parser(text, filename)
         cfg = p.parse()
-        return _load(cfg, flatten, expand_vars, known_classes, list(p.warnings))
+        return build_graph(cfg, flatten, expand_vars, known_classes, list(p.warnings))
 
 
 def load_file(
@@ -130,7 +130,7 @@ def load_file(
     warnings: list[Diagnostic] = []
     with _no_gc():
         cfg = parse_file(path, warnings)
-        return _load(cfg, flatten, expand_vars, known_classes, warnings)
+        return build_graph(cfg, flatten, expand_vars, known_classes, warnings)
 
 
 def display_path(path: str) -> str:

@@ -1,0 +1,223 @@
+"""Port-count and push/pull checks of a flattened router graph, as click-check does.
+
+Decides, from each class's port count (``1/1-2``: one input, one or two
+outputs; ``-`` any number, ``N-`` at least N, ``=`` as many outputs as
+inputs) and processing (``h`` push, ``l`` pull, ``a`` agnostic, per port;
+``a/ah`` means agnostic inputs, output 0 agnostic and the rest push), whether
+Click would refuse the graph:
+
+* an element uses more ports than its class has, or leaves a port it must
+  have unconnected (an element has at least the minimum number of ports);
+* a push output meets a pull input, or the reverse, directly or through
+  agnostic elements; agnostic ports of one element take one common processing
+  (Click's default flow code ``x/x``), and what remains open is push;
+* a push output or a pull input has more than one connection.
+
+Classes with no known port count or processing are skipped (a ``note``
+finding says so): the certified-element database supplies them later.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+
+import networkx as nx
+
+from certify.findings import Finding, make_finding
+from merge import rules
+
+_SIDE = re.compile(r"(\d+)(-(\d*))?")
+Range = tuple[int, float]
+
+
+def parse_port_count(spec: str) -> tuple[Range, Range | str] | None:
+    """``"1/1-2"`` -> ((1, 1), (1, 2)); ``"="`` as the output side; None if not understood."""
+    sides = spec.split("/")
+    if len(sides) == 1:
+        sides = [sides[0], sides[0]]
+    if len(sides) != 2:
+        return None
+
+    def side(s: str) -> Range | None:
+        if s == "-":
+            return (0, math.inf)
+        m = _SIDE.fullmatch(s)
+        if not m:
+            return None
+        lo = int(m.group(1))
+        if m.group(2) is None:
+            return (lo, lo)
+        return (lo, int(m.group(3)) if m.group(3) else math.inf)
+
+    inputs = side(sides[0])
+    if inputs is None:
+        return None
+    if sides[1] == "=":
+        return inputs, "="
+    outputs = side(sides[1])
+    if outputs is None:
+        return None
+    return inputs, outputs
+
+
+def parse_processing(spec: str) -> tuple[str, str] | None:
+    """``"h/lh"`` -> ("h", "lh"); a code for port i is codes[min(i, len - 1)]."""
+    sides = spec.split("/")
+    if len(sides) == 1:
+        sides = [sides[0], sides[0]]
+    if len(sides) != 2 or not all(sides) or not all(set(s) <= set("hla") for s in sides):
+        return None
+    return sides[0], sides[1]
+
+
+def _code(codes: str, port: int) -> str:
+    return codes[min(port, len(codes) - 1)]
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[tuple[str, str, int], tuple[str, str, int]] = {}
+
+    def find(self, x: tuple[str, str, int]) -> tuple[str, str, int]:
+        self.parent.setdefault(x, x)
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def union(self, a: tuple[str, str, int], b: tuple[str, str, int]) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def check_ports(
+    g: nx.MultiDiGraph,
+    metadata: Mapping[str, Mapping[str, str]],
+    network: str = "",
+    name_of: Callable[[str], str] | None = None,
+) -> list[Finding]:
+    """Findings for every port-count and push/pull problem of ``g`` (empty when Click would accept it)."""
+    shown = name_of or (lambda n: n)
+    findings: list[Finding] = []
+
+    def where(n: str) -> tuple[str, int, int]:
+        d = g.nodes[n]
+        return d.get("file", ""), d.get("line", 0), d.get("column", 0)
+
+    def add(rule: rules.Rule, n: str, **kw: object) -> None:
+        f, line, col = where(n)
+        findings.append(make_finding(rule, f, line, col, element=shown(n), network=network, **kw))
+
+    ins: dict[str, dict[int, list[tuple[str, int]]]] = {n: {} for n in g.nodes}
+    outs: dict[str, dict[int, list[tuple[str, int]]]] = {n: {} for n in g.nodes}
+    for u, v, d in g.edges(data=True):
+        outs[u].setdefault(d["from_port"], []).append((v, d["to_port"]))
+        ins[v].setdefault(d["to_port"], []).append((u, d["from_port"]))
+
+    processing: dict[str, tuple[str, str]] = {}
+    nports: dict[str, tuple[int, int]] = {}
+    for n, d in g.nodes(data=True):
+        klass = d["klass"]
+        meta = metadata.get(klass, {})
+        pc = parse_port_count(meta["port_count"]) if "port_count" in meta else None
+        proc = parse_processing(meta["processing"]) if "processing" in meta else None
+        if pc is None or proc is None:
+            add(rules.UNKNOWN_PORTS, n, name=shown(n), klass=klass)
+            continue
+        processing[n] = proc
+        used_in = max(ins[n], default=-1) + 1
+        used_out = max(outs[n], default=-1) + 1
+        (ilo, ihi), oside = pc
+        if used_in > ihi:
+            detail = f"has no input {used_in - 1} (inputs: {_range(ilo, ihi)})"
+            add(rules.PORT_COUNT, n, name=shown(n), klass=klass, detail=detail)
+            continue
+        nin = max(used_in, ilo)
+        olo: float
+        ohi: float
+        if isinstance(oside, str):  # "=": as many outputs as inputs
+            olo = ohi = nin
+        else:
+            olo, ohi = oside
+        if used_out > ohi:
+            detail = f"has no output {used_out - 1} (outputs: {_range(olo, ohi)})"
+            add(rules.PORT_COUNT, n, name=shown(n), klass=klass, detail=detail)
+            continue
+        nout = max(used_out, int(olo))
+        nports[n] = (nin, nout)
+        for side, count, table in (("input", nin, ins[n]), ("output", nout, outs[n])):
+            for p in range(count):
+                if p not in table:
+                    add(rules.UNCONNECTED_PORT, n, name=shown(n), klass=klass, side=side, port=p)
+
+    # push/pull: unify agnostic ports per element and the two ends of each connection
+    uf = _UnionFind()
+    fixed: dict[tuple[str, str, int], str] = {}
+    for n, (icodes, ocodes) in processing.items():
+        nin, nout = nports.get(n, (max(ins[n], default=-1) + 1, max(outs[n], default=-1) + 1))
+        anchor = None
+        for side, codes, count in (("i", icodes, nin), ("o", ocodes, nout)):
+            for p in range(count):
+                c = _code(codes, p)
+                key = (n, side, p)
+                uf.find(key)
+                if c == "a":
+                    if anchor is None:
+                        anchor = key
+                    else:
+                        uf.union(anchor, key)
+                else:
+                    fixed[key] = c
+    for u, v, d in g.edges(data=True):
+        if u in processing and v in processing:
+            uf.union((u, "o", d["from_port"]), (v, "i", d["to_port"]))
+    group_code: dict[tuple[str, str, int], str] = {}
+    conflict: set[tuple[str, str, int]] = set()
+    for key, c in sorted(fixed.items()):
+        r = uf.find(key)
+        prev = group_code.setdefault(r, c)
+        if prev != c:
+            conflict.add(r)
+    reported: set[tuple[str, str, int]] = set()
+    word = {"h": "push", "l": "pull"}
+    for u, v, d in sorted(g.edges(data=True), key=lambda e: (e[0], e[2]["from_port"], e[1], e[2]["to_port"])):
+        if u not in processing or v not in processing:
+            continue
+        a, b = (u, "o", d["from_port"]), (v, "i", d["to_port"])
+        ca, cb = fixed.get(a), fixed.get(b)
+        r = uf.find(a)
+        if ca and cb and ca != cb:
+            add(rules.PUSH_PULL, v, detail=f"{word[ca]} output {shown(u)} [{d['from_port']}] is connected to "
+                f"{word[cb]} input [{d['to_port']}] {shown(v)}")
+            reported.add(r)
+    for r in sorted(conflict - reported):
+        members = sorted(k for k in uf.parent if uf.find(k) == r and k[0] in processing)
+        agn = [k for k in members if k not in fixed] or members
+        n = agn[0][0]
+        add(rules.PUSH_PULL, n, detail=f"agnostic '{shown(n)}' ({g.nodes[n]['klass']}) is connected to both push "
+            "and pull ports")
+    # one connection per push output and per pull input
+    for n in processing:
+        icodes, ocodes = processing[n]
+        for side, table, kind_of in (("output", outs[n], "o"), ("input", ins[n], "i")):
+            for p, peers in table.items():
+                if len(peers) < 2:
+                    continue
+                key = (n, kind_of, p)
+                code = fixed.get(key) or group_code.get(uf.find(key), "h")
+                if (side == "output" and code == "h") or (side == "input" and code == "l"):
+                    add(rules.MULTIPLE_CONNECTIONS, n, name=shown(n), klass=g.nodes[n]["klass"],
+                        kind=word[code], side=side, port=p)
+    findings.sort(key=lambda f: (f.file, f.line, f.column, f.rule, f.message))
+    return findings
+
+
+def _range(lo: float, hi: float) -> str:
+    if hi == math.inf:
+        return f"{int(lo)} or more"
+    return str(int(lo)) if lo == hi else f"{int(lo)} to {int(hi)}"

@@ -1,0 +1,96 @@
+"""Rule catalog of the configuration checks (ids MN1xx: network isolation, MN2xx: ports).
+
+Each rule is data: a stable id and symbol, the message template, severity,
+why it exists, and a bad and a good example for reports.
+"""
+
+from __future__ import annotations
+
+from certify.findings import Rule
+
+PARSE_ERROR = Rule(
+    "MN100", "config-error", "{detail}", "error",
+    "A configuration that does not parse and flatten exactly as Click reads it cannot be checked or merged.",
+    bad="Idle -> -> Discard;", good="Idle -> Discard;",
+)
+UNASSIGNED_DEVICE = Rule(
+    "MN101", "unassigned-device",
+    "{klass} uses device '{device}', which is not assigned to network {network} (assigned: {assigned})", "error",
+    "A network may only touch the virtual devices the platform gave it; any other name is another network's "
+    "device or the host's.",
+    bad="FromDevice(eth3)  // eth3 is not in this network's devices", good="FromDevice(eth1)  // eth1 is assigned",
+)
+FORBIDDEN_CLASS = Rule(
+    "MN102", "forbidden-class", "class {klass} is not allowed in a virtual network: {reason}", "error",
+    "Some classes reach outside the network (host stack, sockets, files, router-wide control, scheduling); "
+    "the list is the network policy.",
+    bad="ToHost;", good="Discard;",
+)
+UNKNOWN_CLASS = Rule(
+    "MN103", "unknown-class",
+    "class {klass} is not a stock Click element class; it needs a certification record before it can be merged",
+    "error",
+    "The merger only places elements it knows; an unknown class may do anything.",
+    bad="MyElement;", good="Counter;",
+)
+REQUIRE_LIBRARY = Rule(
+    "MN104", "require-library",
+    "require(library {library}) reads a file outside the network's configuration", "error",
+    "A library is read from the platform's file system and CLICKPATH; a network's configuration must be "
+    "self-contained.",
+    bad="require(library /etc/router/common.click);", good="(write the classes into the configuration)",
+)
+REQUIRE_PACKAGE = Rule(
+    "MN105", "require-package", "require(package {package}) loads code into the shared router", "error",
+    "A package is compiled code loaded into the shared kernel router; it must come through certification.",
+    bad='require(package "mypackage");', good="(use certified classes)",
+)
+RESERVED_NAME = Rule(
+    "MN106", "reserved-name", "element name '{name}' is in the platform's reserved namespace '{reserved}'", "error",
+    "The merger names the elements it adds under each network's reserved prefix; a network's own element there "
+    "could be confused with, or connected in place of, a platform element.",
+    bad="_platform/out :: Queue;", good="out :: Queue;",
+)
+DEVICE_READ_TWICE = Rule(
+    "MN107", "device-read-twice", "device '{device}' is read by more than one element ({others})", "error",
+    "Each virtual device's incoming packets are delivered once, to one element.",
+    bad="FromDevice(eth1) -> a; PollDevice(eth1) -> b;", good="FromDevice(eth1) -> Tee -> a, b;",
+)
+BAD_DEVICE_ARGUMENT = Rule(
+    "MN108", "device-argument", "{klass} has no device name argument", "error",
+    "The device a device element uses must be visible in its configuration.",
+    bad="FromDevice;", good="FromDevice(eth1);",
+)
+
+PORT_COUNT = Rule(
+    "MN201", "port-count", "'{name}' ({klass}) {detail}", "error",
+    "Click refuses an element used with more or fewer ports than its class has (click-check).",
+    bad="Idle -> Discard [1] -> Idle;", good="Idle -> Discard;",
+)
+UNCONNECTED_PORT = Rule(
+    "MN202", "unconnected-port", "'{name}' ({klass}) {side} {port} is not connected", "error",
+    "Click refuses an element with a port in its range left unconnected.",
+    bad="t :: Tee; Idle -> t; t [0] -> Discard; t [2] -> Discard;", good="t [1] -> Discard;",
+)
+PUSH_PULL = Rule(
+    "MN203", "push-pull", "{detail}", "error",
+    "A push output must meet a push input and a pull output a pull input; agnostic ports take their "
+    "neighbours' (click-check).",
+    bad="Idle -> Queue -> Discard -> ToDevice(eth1);", good="Idle -> Queue -> ToDevice(eth1);",
+)
+MULTIPLE_CONNECTIONS = Rule(
+    "MN204", "port-connected-twice", "'{name}' ({klass}) {kind} {side} {port} is connected more than once", "error",
+    "A push output or a pull input can be connected to one port only (use Tee or a scheduler).",
+    bad="s :: Idle; s -> Discard; s -> Discard;", good="s -> Tee(2) => Discard, Discard;",
+)
+UNKNOWN_PORTS = Rule(
+    "MN205", "ports-unknown", "ports of '{name}' ({klass}) are not known; its port checks are skipped", "note",
+    "Port metadata comes from the stock element table (later the certified-element database).",
+)
+
+RULES = [
+    PARSE_ERROR, UNASSIGNED_DEVICE, FORBIDDEN_CLASS, UNKNOWN_CLASS, REQUIRE_LIBRARY, REQUIRE_PACKAGE, RESERVED_NAME,
+    DEVICE_READ_TWICE, BAD_DEVICE_ARGUMENT, PORT_COUNT, UNCONNECTED_PORT, PUSH_PULL, MULTIPLE_CONNECTIONS, UNKNOWN_PORTS,
+]
+BY_ID = {r.id: r for r in RULES}
+assert len(BY_ID) == len(RULES)
