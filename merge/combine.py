@@ -207,8 +207,8 @@ def merge_networks(system: System, results: list[NetworkResult], policy: Policy,
 
     # -- dispatch: each tunnel's classifier port to its network's decapsulation ---------------
     b.section("platform: dispatch of tunnels to networks")
-    for (cls, port, target) in sorted(pending_dispatch, key=lambda x: (x[0], x[1])):
-        b.connect(cls, port, target, 0)
+    for cls, port, dest in sorted(pending_dispatch, key=lambda x: (x[0], x[1])):
+        b.connect(cls, port, dest, 0)
 
     # -- scheduling ---------------------------------------------------------------------------
     b.section("platform: scheduling")
