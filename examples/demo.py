@@ -42,6 +42,19 @@ def main() -> int:
     for name, ne, nc, ncl, used in rows:
         print(f"{name:<8} {ne:>8} {nc:>11} {ncl:>7}  {used}")
     print(f"\nflattened configurations written to {os.path.relpath(out_dir)}/")
+
+    # merge all three networks into one master configuration
+    from certify.cli import main as certify
+
+    merged = os.path.join(os.path.dirname(HERE), "out", "merged")
+    print(f"\n== certify merge --system {os.path.relpath(os.path.join(HERE, 'system.yaml'))} --out {os.path.relpath(merged)} ==")
+    status = certify(["merge", "--system", os.path.join(HERE, "system.yaml"), "--out", merged])
+    if status != 0:
+        return status
+    with open(os.path.join(merged, "master.click")) as f:
+        master = f.read()
+    print()
+    print(master)
     return 0
 
 

@@ -13,3 +13,11 @@ def test_demo_runs(tmp_path):
     out = r.stdout.decode()
     assert "alice          10           8       5  Counter, EtherMirror, FromDevice, Queue, ToDevice" in out
     assert "cl/c [2] -> [0] Discard@10;" in out
+
+
+def test_demo_merges_three_networks_over_two_devices():
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "demo.py")], capture_output=True, cwd=ROOT, timeout=120)
+    out = r.stdout.decode()
+    assert "merged 3 networks into" in out
+    assert "platform/eth0/gre [1] -> [0] bob/_platform/eth1/decap;" in out
+    assert "platform/eth1/gre [1] -> [0] carol/_platform/eth1/decap;" in out

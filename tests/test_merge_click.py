@@ -1,0 +1,160 @@
+"""The merged master run by a real user-level Click, packet by packet.
+
+Needs a built user-level ``click`` on PATH (skips cleanly otherwise; build
+Click locally to run it, never in CI).  The userlevel master's physical
+devices are replaced by FromDump/ToDump on pcap files we write; then each
+network's GRE traffic must reach only its own sub-graph and leave
+re-encapsulated with its own tunnel's addresses and key, and everything else
+must be dropped.
+"""
+
+import ipaddress
+import shutil
+import struct
+import subprocess
+import sys
+
+import pytest
+
+CLICK = shutil.which("click")
+pytestmark = pytest.mark.skipif(CLICK is None, reason="needs a built user-level click on PATH")
+
+MAC_PHYS0, MAC_GW0 = bytes.fromhex("020000000001"), bytes.fromhex("0200000000fe")
+MAC_PHYS1, MAC_GW1 = bytes.fromhex("020000000101"), bytes.fromhex("0200000001fe")
+
+SYSTEM = """version: 1
+platform: {task_budget: 20000}
+physical:
+  eth0: {address: 192.0.2.1, ether: "02:00:00:00:00:01", gateway_ether: "02:00:00:00:00:fe"}
+  eth1: {address: 198.51.100.1, ether: "02:00:00:00:01:01", gateway_ether: "02:00:00:00:01:fe"}
+networks:
+  alice:
+    uid: 1
+    config: alice.click
+    devices:
+      eth1: {physical: eth0, tunnel: {local: 192.0.2.1, remote: 203.0.113.7, key: 42}, inner: ethernet}
+  bob:
+    uid: 2
+    config: bob.click
+    devices:
+      eth1: {physical: eth0, tunnel: {local: 192.0.2.1, remote: 203.0.113.7, key: 43}, inner: ethernet}
+  carol:
+    uid: 3
+    config: carol.click
+    devices:
+      eth1: {physical: eth1, tunnel: {local: 198.51.100.1, remote: 203.0.113.9}, inner: ip}
+"""
+CONFIGS = {
+    # alice mirrors Ethernet addresses; bob overwrites the EtherType with 0x88b5; carol echoes IP packets
+    "alice.click": "FromDevice(eth1) -> EtherMirror -> Queue -> ToDevice(eth1);\n",
+    "bob.click": "FromDevice(eth1) -> StoreData(12, \\<88b5>) -> Queue -> ToDevice(eth1);\n",
+    "carol.click": "FromDevice(eth1) -> CheckIPHeader -> Queue -> ToDevice(eth1);\n",
+}
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+def ip_header(src, dst, proto, payload_len):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + payload_len, 1, 0, 64, proto, 0,
+                    ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed)
+    return h[:10] + struct.pack("!H", checksum(h)) + h[12:]
+
+
+def gre(proto, key=None):
+    if key is None:
+        return struct.pack("!HH", 0, proto)
+    return struct.pack("!HHI", 0x2000, proto, key)
+
+
+def outer(mac_dst, mac_src, src, dst, gre_hdr, inner):
+    payload = gre_hdr + inner
+    return mac_dst + mac_src + b"\x08\x00" + ip_header(src, dst, 47, len(payload)) + payload
+
+
+def inner_frame(tag):
+    return bytes.fromhex("0a0000000001") + bytes.fromhex("0a0000000002") + b"\x08\x00" + tag.ljust(46, b".")
+
+
+def inner_ip(tag):
+    body = tag.ljust(30, b".")
+    return ip_header("10.3.0.2", "10.3.0.1", 17, len(body)) + body
+
+
+def write_pcap(path, packets):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i, p in enumerate(packets):
+            f.write(struct.pack("<IIII", 1000 + i, 0, len(p), len(p)) + p)
+
+
+def read_pcap(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    magic = struct.unpack("<I", data[:4])[0]
+    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    out, pos = [], 24
+    while pos + 16 <= len(data):
+        _, _, incl, _ = struct.unpack(endian + "IIII", data[pos:pos + 16])
+        out.append(data[pos + 16:pos + 16 + incl])
+        pos += 16 + incl
+    return out
+
+
+def test_master_delivers_each_tunnel_only_to_its_network(tmp_path):
+    (tmp_path / "system.yaml").write_text(SYSTEM)
+    for name, text in CONFIGS.items():
+        (tmp_path / name).write_text(text)
+    r = subprocess.run([sys.executable, "-m", "certify", "merge", "--system", str(tmp_path / "system.yaml"),
+                        "--out", str(tmp_path / "out"), "--target", "userlevel"], capture_output=True)
+    assert r.returncode == 0, r.stderr.decode()
+    master = (tmp_path / "out" / "master.click").read_text()
+    for p in ("eth0", "eth1"):
+        old_from = f"platform/{p}/from :: FromDevice({p}, SNIFFER false);"
+        old_to = f"platform/{p}/to :: ToDevice({p});"
+        assert old_from in master and old_to in master
+        master = master.replace(old_from, f"platform/{p}/from :: FromDump(in_{p}.pcap, STOP false);")
+        master = master.replace(old_to, f"platform/{p}/to :: ToDump(out_{p}.pcap);")
+    master += "\nScript(wait 1s, stop);\n"
+    (tmp_path / "test.click").write_text(master)
+
+    a, b, c = inner_frame(b"alice-1"), inner_frame(b"bob-1"), inner_ip(b"carol-1")
+    write_pcap(tmp_path / "in_eth0.pcap", [
+        outer(MAC_PHYS0, MAC_GW0, "203.0.113.7", "192.0.2.1", gre(0x6558, 42), a),   # alice
+        outer(MAC_PHYS0, MAC_GW0, "203.0.113.7", "192.0.2.1", gre(0x6558, 43), b),   # bob
+        outer(MAC_PHYS0, MAC_GW0, "203.0.113.7", "192.0.2.1", gre(0x6558, 44), b),   # no such key
+        outer(MAC_PHYS0, MAC_GW0, "203.0.113.8", "192.0.2.1", gre(0x6558, 42), a),   # wrong source
+        outer(MAC_PHYS0, MAC_GW0, "203.0.113.7", "192.0.2.1", gre(0x6558), a),       # key missing
+        outer(MAC_PHYS0, MAC_GW0, "203.0.113.9", "192.0.2.1", gre(0x0800), c),       # carol's tunnel, wrong device
+        MAC_PHYS0 + MAC_GW0 + b"\x86\xdd" + bytes(60),                              # not IPv4
+    ])
+    write_pcap(tmp_path / "in_eth1.pcap", [
+        outer(MAC_PHYS1, MAC_GW1, "203.0.113.9", "198.51.100.1", gre(0x0800), c),    # carol
+        outer(MAC_PHYS1, MAC_GW1, "203.0.113.7", "198.51.100.1", gre(0x6558, 42), a),  # alice's key on eth1
+    ])
+    run = subprocess.run([CLICK, "test.click"], cwd=tmp_path, capture_output=True, timeout=60)
+    assert run.returncode == 0, run.stderr.decode()
+
+    out0 = read_pcap(tmp_path / "out_eth0.pcap")
+    out1 = read_pcap(tmp_path / "out_eth1.pcap")
+    mirrored_a = a[6:12] + a[0:6] + a[12:]
+    marked_b = b[:12] + b"\x88\xb5" + b[14:]
+    expect0 = sorted([
+        outer(MAC_GW0, MAC_PHYS0, "192.0.2.1", "203.0.113.7", gre(0x6558, 42), mirrored_a),
+        outer(MAC_GW0, MAC_PHYS0, "192.0.2.1", "203.0.113.7", gre(0x6558, 43), marked_b),
+    ])
+    expect1 = [outer(MAC_GW1, MAC_PHYS1, "198.51.100.1", "203.0.113.9", gre(0x0800), c)]
+
+    def normalize(p):  # IPEncap chooses its own IP ID and TTL: compare the rest, check the checksum
+        ip = p[14:34]
+        assert checksum(ip) == 0
+        return p[:18] + b"\0\0" + p[20:22] + b"\0" + p[23:24] + b"\0\0" + p[26:]
+
+    assert sorted(normalize(p) for p in out0) == sorted(normalize(p) for p in expect0)
+    assert [normalize(p) for p in out1] == [normalize(p) for p in expect1]
