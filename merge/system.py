@@ -206,6 +206,7 @@ def load_system(path: str) -> System:
             err = deepest
         p = list(err.absolute_path)
         raise ClickError(located(p), f"{_dotted(p)}: {_message(err)}")
+    assert isinstance(data, dict)  # the schema says so
     return _build(path, data, positions, located)
 
 
