@@ -204,3 +204,34 @@ def test_gre_patterns():
     plain = VirtualDevice("eth1", "eth0", Tunnel("192.0.2.1", "203.0.113.7"), "ip")
     assert gre_pattern(keyed) == "0/45 9/2f 12/cb007107 16/c0000201 20/20006558 24/0000002a"
     assert gre_pattern(plain) == "0/45 9/2f 12/cb007107 16/c0000201 20/00000800"
+
+
+def test_hostile_names_stay_inside_their_network(tmp_path):
+    """Names that spell another network's or the platform's elements are only ever the network's own."""
+
+    def hostile(data):
+        data["networks"]["bob"]["config"] = "networks/hostile.click"
+
+    sysfile = _example_copy(tmp_path, hostile)
+    with open(os.path.join(os.path.dirname(sysfile), "networks", "hostile.click"), "w") as f:
+        f.write(
+            "define($q 7);\n"
+            "platform/eth0/queue :: Queue;\n"          # the platform's transmit queue, by name
+            "alice/p1/c :: Counter;\n"                 # alice's element, by name
+            "elementclass Queue { input -> Null -> output }\n"  # shadow a class
+            "FromDevice(eth1) -> alice/p1/c -> platform/eth0/queue -> u :: Unqueue -> Queue -> Paint($q) -> SimpleQueue\n"
+            "  -> ToDevice(eth1);\n"
+        )
+    r = merge(sysfile, tmp_path / "out")
+    assert r.returncode == 0, r.stderr.decode()
+    g = load_file(str(tmp_path / "out" / "master.click")).graph
+    assert "bob/platform/eth0/queue" in g and "bob/alice/p1/c" in g
+    # the platform's queue is fed only by encapsulation chains
+    assert {u for u, _ in g.in_edges("platform/eth0/queue")} == {"alice/_platform/eth1/ether", "bob/_platform/eth1/ether"}
+    # alice's counter is fed only by alice's decapsulation
+    assert {u for u, _ in g.in_edges("alice/p1/c")} == {"alice/_platform/eth1/decap"}
+    # the shadowing class changed only bob's own Queue; bob's task runs on bob's thread
+    assert g.nodes["bob/Queue@5/Null@1"]["klass"] == "Null"
+    assert g.nodes["bob/Paint@6"]["config"] == "7"
+    threads = g.nodes["platform/threads"]["config"]
+    assert "bob/u 2" in threads and "bob/_platform/out 2" in threads
