@@ -1,0 +1,148 @@
+"""Certified-element records: the JSON Schema, the digest, staleness.
+
+A record says what certify proved about one element class at one source
+version: the sources (paths relative to the tree they were certified from,
+each with its sha256), the analyzer and policy versions, the verdict with its
+reasons and findings, loop bounds and costs, port metadata, trusted
+annotations and suppressions, and when.  It holds no source text.
+
+Decides whether a record can be trusted:
+
+* ``invalid``: it does not parse, does not fit ``data/record.schema.json``
+  (formats checked), or its ``digest`` (sha256 over the canonical JSON of
+  everything else) does not match: tampered or truncated.  Never trusted.
+* ``stale``: a source file changed (or is gone), or the record was made by an
+  older analyzer or under another policy.  Uncertified until re-certified.
+* ``fresh``: none of the above.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+
+SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "record.schema.json")
+SCHEMA_VERSION = 1
+VERDICTS = ("kernel", "userspace", "reject", "error")
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    with open(SCHEMA_PATH, encoding="utf-8") as f:
+        data: dict[str, Any] = json.load(f)
+    return data
+
+
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def canonical(data: Mapping[str, Any]) -> str:
+    """The one text of a record: sorted keys, two-space indent, newline at the end."""
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def compute_digest(record: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in record.items() if k != "digest"}
+    return "sha256:" + hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def schema_errors(record: Any) -> list[str]:
+    """Problems with ``record`` against the schema, as ``path: message`` strings (empty when valid)."""
+    out = []
+    for e in sorted(_validator().iter_errors(record), key=lambda e: list(map(str, e.absolute_path))):
+        path = ".".join(map(str, e.absolute_path)) or "(top level)"
+        out.append(f"{path}: {e.message}")
+    return out
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 16), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def make_record(
+    klass: str,
+    sources: list[tuple[str, str]],
+    analyzer_version: str,
+    policy_version: str,
+    verdict: str,
+    reasons: list[str],
+    findings: list[dict[str, Any]],
+    certified_at: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A complete, digested record; ``sources`` are (path, sha256) pairs."""
+    rec: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "class": klass,
+        "sources": [{"path": p, "sha256": h} for p, h in sorted(sources)],
+        "analyzer_version": analyzer_version,
+        "policy_version": policy_version,
+        "verdict": verdict,
+        "reasons": list(reasons),
+        "findings": list(findings),
+        "certified_at": certified_at or now(),
+    }
+    rec.update({k: v for k, v in extra.items() if v is not None})
+    rec["digest"] = compute_digest(rec)
+    errors = schema_errors(rec)
+    if errors:
+        raise ValueError(f"record for {klass} does not fit the schema: {errors[0]}")
+    return rec
+
+
+@dataclass(frozen=True)
+class Status:
+    """A record's trust: ``fresh``, ``stale``, ``invalid`` or ``missing``, and why."""
+
+    klass: str
+    state: str
+    reason: str = ""
+    record: dict[str, Any] | None = None
+
+    @property
+    def verdict(self) -> str | None:
+        """The verdict only a fresh record may give."""
+        return self.record["verdict"] if self.state == "fresh" and self.record else None
+
+
+def check_record(
+    record: Mapping[str, Any],
+    source_root: str | None,
+    analyzer_version: str | None,
+    policy_version: str | None,
+) -> tuple[str, str]:
+    """(state, reason) of a schema-valid, digest-checked record.
+
+    Sources are re-hashed under ``source_root`` when one is given; versions are
+    compared when given.
+    """
+    if analyzer_version is not None and record["analyzer_version"] != analyzer_version:
+        return "stale", f"certified by analyzer {record['analyzer_version']}, current is {analyzer_version}"
+    if policy_version is not None and record["policy_version"] != policy_version:
+        return "stale", f"certified under policy {record['policy_version'][:19]}, current is {policy_version[:19]}"
+    if source_root is not None:
+        for s in record["sources"]:
+            path = os.path.join(source_root, s["path"])
+            if not os.path.isfile(path):
+                return "stale", f"source {s['path']} is gone"
+            if sha256_file(path) != s["sha256"]:
+                return "stale", f"source {s['path']} changed since it was certified"
+    return "fresh", ""
