@@ -133,6 +133,111 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_gate(args: argparse.Namespace) -> int:
+    from certify.catalog import all_rules
+    from certify.gate import fingerprint, load_baseline, run_gate, write_baseline
+    from element_db.store import Database, default_location
+    from merge.policy import load_policy
+    from merge.system import load_system
+    from reports.junit import to_junit
+    from reports.sarif import to_sarif
+
+    system = load_system(args.system)
+    db = Database(default_location(args.db))
+    policy = load_policy(args.policy)
+    baseline = load_baseline(args.baseline) if args.baseline else None
+    res = run_gate(system, db, policy, source_root=args.source_root, baseline=baseline)
+    for f in res.findings:
+        if f.severity != "note" or args.verbose:
+            _write(f"{f}\n")
+    if res.baselined:
+        _write(f"certify: {len(res.baselined)} known problem(s) in the baseline not counted\n")
+    if args.sarif:
+        root = args.sarif_root or os.getcwd()
+        _write_atomic(args.sarif, json.dumps(to_sarif(res.findings, all_rules(), root, fingerprint), indent=2) + "\n")
+    if args.junit:
+        _write_atomic(args.junit, to_junit(res.networks, res.classes))
+    if args.write_baseline:
+        write_baseline(args.write_baseline, res.findings + res.baselined)
+    errors = sum(1 for f in res.findings if f.severity == "error")
+    warnings = sum(1 for f in res.findings if f.severity == "warning")
+    verdict = "passed" if res.passed else "FAILED"
+    _err(f"certify gate {verdict}: {len(system.networks)} networks, {len(res.classes)} element classes, "
+         f"{errors} errors, {warnings} warnings")
+    return EXIT_OK if res.passed else 1
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from element_db.store import Database, default_location
+
+    if args.db_command == "diff":
+        old, new = Database(args.old), Database(args.new)
+        lines = []
+        for k in sorted(set(old.classes()) | set(new.classes())):
+            a, b = old.read(k), new.read(k)
+            va = a.record["verdict"] if a.record else a.state
+            vb = b.record["verdict"] if b.record else b.state
+            if a.state == "missing":
+                lines.append(f"+ {k}: {vb}")
+            elif b.state == "missing":
+                lines.append(f"- {k}: {va}")
+            elif va != vb or (a.record or {}).get("digest") != (b.record or {}).get("digest"):
+                lines.append(f"~ {k}: {va} -> {vb}")
+        _write("".join(line + "\n" for line in lines))
+        return EXIT_OK
+    db = Database(default_location(args.db))
+    if args.db_command == "list":
+        for st in db.verify(source_root=args.source_root):
+            verdict = st.record["verdict"] if st.record else "-"
+            _write(f"{st.klass:<28} {verdict:<10} {st.state}{': ' + st.reason if st.reason else ''}\n")
+        return EXIT_OK
+    if args.db_command == "show":
+        st = db.status(args.klass, source_root=args.source_root)
+        if st.record is None:
+            _err(f"certify: error: {args.klass}: {st.state}: {st.reason}")
+            return EXIT_BAD_INPUT
+        doc = dict(st.record, status=st.state, **({"status_reason": st.reason} if st.reason else {}))
+        _write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        return EXIT_OK
+    if args.db_command == "verify":
+        bad = [st for st in db.verify(source_root=args.source_root) if st.state != "fresh"]
+        for st in bad:
+            _write(f"{db.record_path(st.klass)}: {st.state}: {st.reason}\n")
+        _err(f"certify db verify: {len(db.classes())} records, {len(bad)} not fresh")
+        return EXIT_OK if not bad else 1
+    if args.db_command == "export":
+        out = {}
+        for k in db.classes():
+            st = db.status(k, source_root=args.source_root)
+            out[k] = dict(st.record or {}, status=st.state)
+        _write(json.dumps({"records": out}, indent=2, sort_keys=True) + "\n")
+        return EXIT_OK
+    raise UsageError("certify db: error: unknown command")
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from certify.catalog import all_rules
+
+    for r in all_rules():
+        _write(f"{r.id}  {r.symbol:<24} {r.severity:<8} {r.message}\n")
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from certify.catalog import find_rule
+
+    r = find_rule(args.rule)
+    if r is None:
+        raise UsageError(f"certify explain: error: no rule {args.rule!r} (see 'certify rules')")
+    text = f"{r.id} {r.symbol} ({r.severity})\n\n{r.rationale}\n"
+    if r.bad:
+        text += f"\nBad:\n    {r.bad}\n"
+    if r.good:
+        text += f"\nGood:\n    {r.good}\n"
+    _write(text)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="certify", description="Safety verifier and element certification for the Click modular router.")
     p.add_argument("--version", action="version", version=f"certify {__version__}")
@@ -162,6 +267,49 @@ def build_parser() -> argparse.ArgumentParser:
     pm.add_argument("--json", action="store_true", help="print the result as JSON")
     pm.add_argument("-v", "--verbose", action="store_true", help="also print notes")
     pm.set_defaults(func=cmd_merge)
+
+    pg = sub.add_parser(
+        "gate",
+        help="pre-merge CI gate: refuse uncertified, rejected or isolation-breaking configurations",
+        description="Check every network of SYSTEM against the certified-element database. Exit 0: pass; "
+        "1: fail; 2: bad input.",
+    )
+    pg.add_argument("--system", required=True, metavar="SYSTEM")
+    pg.add_argument("--db", metavar="DB", help="database directory (default: $CERTIFY_DB)")
+    pg.add_argument("--policy", metavar="FILE", help="network policy extending the shipped default")
+    pg.add_argument("--source-root", metavar="DIR", help="re-hash record sources under DIR (staleness)")
+    pg.add_argument("--sarif", metavar="FILE", help="write SARIF 2.1.0")
+    pg.add_argument("--sarif-root", metavar="DIR", help="repository root for SARIF URIs (default: current directory)")
+    pg.add_argument("--junit", metavar="FILE", help="write JUnit XML")
+    pg.add_argument("--baseline", metavar="FILE", help="known problems that do not fail the gate")
+    pg.add_argument("--write-baseline", metavar="FILE", help="write the current problems as a baseline")
+    pg.add_argument("-v", "--verbose", action="store_true", help="also print notes")
+    pg.set_defaults(func=cmd_gate)
+
+    pd = sub.add_parser("db", help="inspect the certified-element database")
+    dsub = pd.add_subparsers(dest="db_command", metavar="COMMAND", parser_class=_Parser)
+    dsub.required = True
+    for name, text in (("list", "one line per record"), ("verify", "check every record (exit 1 if any is not fresh)"),
+                       ("export", "all records as one JSON document")):
+        q = dsub.add_parser(name, help=text)
+        q.add_argument("--db", metavar="DB")
+        q.add_argument("--source-root", metavar="DIR")
+        if name == "export":
+            q.add_argument("--json", action="store_true", help="(the only format)")
+    q = dsub.add_parser("show", help="one record")
+    q.add_argument("klass", metavar="CLASS")
+    q.add_argument("--db", metavar="DB")
+    q.add_argument("--source-root", metavar="DIR")
+    q = dsub.add_parser("diff", help="what changed between two databases")
+    q.add_argument("old", metavar="OLD")
+    q.add_argument("new", metavar="NEW")
+    pd.set_defaults(func=cmd_db)
+
+    pr = sub.add_parser("rules", help="print the rule catalog")
+    pr.set_defaults(func=cmd_rules)
+    pe = sub.add_parser("explain", help="explain one rule, with a bad and a good example")
+    pe.add_argument("rule", metavar="RULE")
+    pe.set_defaults(func=cmd_explain)
     return p
 
 

@@ -1,0 +1,169 @@
+"""The pre-merge CI gate: may these networks' configurations be merged, given the database?
+
+Decides, for every network of a system configuration:
+
+* everything the merge checks decide (isolation, devices, classes, ports:
+  the MN rules of :mod:`merge.checks`), except that "unknown class" is decided
+  here by the database instead of the stock class list;
+* for every element class the network uses, its record's status: no record
+  (GA101), a stale record (GA102), an invalid record (GA103), a ``reject``
+  verdict (GA104) and an analysis error (GA105) fail the gate; ``userspace``
+  (GA106) is a warning: the element will run in the network's container.
+
+Nothing that could not be analyzed ever passes.  A baseline (a file of
+finding fingerprints, written with ``--write-baseline``) turns known problems
+into notes, so that only new ones fail.  Fingerprints do not depend on line
+numbers: moving code does not make an old problem new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from certify.findings import Finding, Rule, make_finding
+from element_db.record import Status
+from element_db.stock_classes import stock_classes, stock_elements
+from element_db.store import Database
+from merge.checks import NetworkResult, check_network
+from merge.errors import ClickError, Location
+from merge.policy import Policy
+from merge.system import System
+
+UNCERTIFIED = Rule(
+    "GA101", "uncertified-class", "class {klass} has no certification record in the database", "error",
+    "Only certified classes may be merged: an element nobody analyzed may do anything in the shared router.",
+    bad="Idle -> MyNewElement -> Discard;  // never certified", good="certify element myelement.cc --db DB  (then gate)",
+)
+STALE = Rule(
+    "GA102", "stale-record", "the record of class {klass} is stale: {reason}", "error",
+    "A record certifies one source version under one analyzer and policy; after a change it proves nothing.",
+    bad="(edit myelement.cc after certifying it)", good="re-certify the class",
+)
+INVALID = Rule(
+    "GA103", "invalid-record", "the record of class {klass} cannot be trusted: {reason}", "error",
+    "A tampered, truncated or malformed record is treated as no record at all.",
+    bad="(hand-edit the verdict in DB/MyElement.json)", good="re-certify the class",
+)
+REJECTED = Rule(
+    "GA104", "rejected-class", "class {klass} is rejected: {reason}", "error",
+    "A rejected class needs kernel facilities or platform privileges; no network may use it.",
+    bad="Idle -> KernelTun;", good="(a certified alternative)",
+)
+ANALYSIS_ERROR = Rule(
+    "GA105", "analysis-error", "class {klass} could not be analyzed: {reason}", "error",
+    "What could not be analyzed is never let through.",
+)
+USERSPACE = Rule(
+    "GA106", "userspace-class", "class {klass} will run in network {network}'s user-level container: {reason}",
+    "warning",
+    "A userspace class is safe only in the network's own process; the merge places it there, at a cost in speed.",
+)
+RULES = [UNCERTIFIED, STALE, INVALID, REJECTED, ANALYSIS_ERROR, USERSPACE]
+
+
+@dataclass
+class GateResult:
+    findings: list[Finding] = field(default_factory=list)
+    networks: dict[str, list[Finding]] = field(default_factory=dict)
+    classes: dict[str, list[Finding]] = field(default_factory=dict)
+    statuses: dict[str, Status] = field(default_factory=dict)
+    baselined: list[Finding] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+
+def fingerprint(f: Finding) -> str:
+    """Identifies a problem across edits: rule, network, element and symbol, not the line."""
+    key = "\x1f".join([f.rule, f.network, f.element, f.symbol, os.path.basename(f.file)])
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def load_baseline(path: str) -> set[str]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise ClickError(Location(path, 0, 0), f"cannot read baseline: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ClickError(Location(path, exc.lineno, exc.colno), f"baseline is not JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(data.get("fingerprints"), list):
+        raise ClickError(Location(path, 1, 1), 'baseline must be {"version": 1, "fingerprints": [...]}')
+    return {str(x) for x in data["fingerprints"]}
+
+
+def write_baseline(path: str, findings: list[Finding]) -> None:
+    data = {"version": 1, "fingerprints": sorted({fingerprint(f) for f in findings if f.severity == "error"})}
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2)
+        fh.write("\n")
+
+
+def run_gate(
+    system: System,
+    db: Database,
+    policy: Policy,
+    source_root: str | None = None,
+    analyzer_version: str | None = None,
+    policy_version: str | None = None,
+    baseline: set[str] | None = None,
+) -> GateResult:
+    known = stock_classes() | frozenset(db.classes())
+    metadata: dict[str, Mapping[str, str]] = dict(stock_elements())
+    res = GateResult()
+    for name in sorted(system.networks):
+        net = system.networks[name]
+        r: NetworkResult = check_network(net, policy, metadata, known)
+        found = [f for f in r.findings if f.rule not in ("MN103", "MN205")]
+        if r.graph is not None:
+            for n, d in r.graph.nodes(data=True):
+                klass = d["klass"]
+                if klass in policy.forbidden_classes:
+                    continue  # already refused by MN102
+                st = res.statuses.get(klass)
+                if st is None:
+                    st = db.status(klass, source_root, analyzer_version, policy_version)
+                    res.statuses[klass] = st
+                f = _class_finding(st, klass, name, n, d)
+                if f is not None:
+                    found.append(f)
+                    res.classes.setdefault(klass, []).append(f)
+                else:
+                    res.classes.setdefault(klass, [])
+        kept = []
+        for f in found:
+            if baseline and f.severity == "error" and fingerprint(f) in baseline:
+                res.baselined.append(f)
+            else:
+                kept.append(f)
+        res.networks[name] = kept
+        res.findings.extend(kept)
+    res.findings.sort(key=lambda f: (f.network, f.file, f.line, f.column, f.rule))
+    return res
+
+
+def _class_finding(st: Status, klass: str, network: str, element: str, d: Mapping[str, Any]) -> Finding | None:
+    where = (d["file"], d["line"], d["column"])
+    common: dict[str, Any] = {"klass": klass, "network": network, "element": element, "symbol": klass}
+    if st.state == "missing":
+        return make_finding(UNCERTIFIED, *where, **common)
+    if st.state == "stale":
+        return make_finding(STALE, *where, reason=st.reason, **common)
+    if st.state == "invalid":
+        return make_finding(INVALID, *where, reason=st.reason, **common)
+    assert st.record is not None
+    verdict = st.record["verdict"]
+    reason = "; ".join(st.record.get("reasons", [])[:2]) or verdict
+    if verdict == "reject":
+        return make_finding(REJECTED, *where, reason=reason, **common)
+    if verdict == "error":
+        return make_finding(ANALYSIS_ERROR, *where, reason=reason, **common)
+    if verdict == "userspace":
+        return make_finding(USERSPACE, *where, reason=reason, **common)
+    return None
