@@ -124,6 +124,17 @@ class Database:
             finally:
                 os.close(dfd)
 
+    def port_metadata(self, base: Mapping[str, Mapping[str, str]]) -> dict[str, Mapping[str, str]]:
+        """``base`` (the stock table) with every valid record's port_count and processing laid over it."""
+        out: dict[str, Mapping[str, str]] = dict(base)
+        for k in self.classes():
+            st = self.read(k)
+            if st.record is not None:
+                facts: dict[str, str] = {f: str(st.record[f]) for f in ("port_count", "processing") if f in st.record}
+                if facts:
+                    out[k] = {**out.get(k, {}), **facts}
+        return out
+
     def verify(
         self, source_root: str | None = None, analyzer_version: str | None = None, policy_version: str | None = None
     ) -> list[Status]:

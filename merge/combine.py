@@ -130,8 +130,18 @@ class _Builder:
         (section or self.current or self.sections[-1]).edges.append((u, up, v, vp))
 
 
-def merge_networks(system: System, results: list[NetworkResult], policy: Policy, target: str = "linuxmodule") -> Master:
-    """Build the master configuration from networks that passed their checks."""
+def merge_networks(
+    system: System,
+    results: list[NetworkResult],
+    policy: Policy,
+    target: str = "linuxmodule",
+    kernel_graphs: dict[str, nx.MultiDiGraph] | None = None,
+) -> Master:
+    """Build the master configuration from networks that passed their checks.
+
+    ``kernel_graphs`` replaces a network's graph by its kernel part (with its
+    channel ends) when the network was partitioned.
+    """
     assert target in TARGETS
     b = _Builder(system, target)
     sysloc = Location(system.path, 1, 1)
@@ -190,7 +200,8 @@ def merge_networks(system: System, results: list[NetworkResult], policy: Policy,
         g = r.graph
         assert g is not None
         b.section(f"network {n.name} (config {n.config_as_written})")
-        _add_network(b, system, r, policy, dispatch, pending_dispatch, tasks, thread)
+        graph = (kernel_graphs or {}).get(n.name, r.graph)
+        _add_network(b, system, r, graph, policy, dispatch, pending_dispatch, tasks, thread)
         plan_networks[n.name] = {
             "thread": thread,
             "config": n.config,
@@ -242,6 +253,7 @@ def _add_network(
     b: _Builder,
     system: System,
     r: NetworkResult,
+    g: nx.MultiDiGraph,
     policy: Policy,
     dispatch: dict[tuple[str, str], tuple[str, int]],
     pending_dispatch: list[tuple[str, int, str]],
@@ -249,8 +261,6 @@ def _add_network(
     thread: int,
 ) -> None:
     n = r.network
-    g = r.graph
-    assert g is not None
     prefix = n.name + "/"
     plat = f"{n.name}/{RESERVED}"
     sources: dict[str, str] = {}  # element -> device
@@ -270,8 +280,9 @@ def _add_network(
             continue
         name = prefix + e
         b.add(name, d["klass"], d["config"], Location(d["file"], d["line"], d["column"]),
-              "the network's own element", n.name)
-        b.elements[name].update({"origin": "network", "original": e, "column": d["column"]})
+              d.get("reason", "the network's own element"), n.name)
+        if d.get("origin", "network") == "network":
+            b.elements[name].update({"origin": "network", "original": e, "column": d["column"]})
         if d["klass"] in policy.task_classes:
             tasks.append((name, thread))
     # ingress: dispatcher -> decap -> what the network's FromDevice fed

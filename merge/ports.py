@@ -156,33 +156,7 @@ def check_ports(
                     add(rules.UNCONNECTED_PORT, n, name=shown(n), klass=klass, side=side, port=p)
 
     # push/pull: unify agnostic ports per element and the two ends of each connection
-    uf = _UnionFind()
-    fixed: dict[tuple[str, str, int], str] = {}
-    for n, (icodes, ocodes) in processing.items():
-        nin, nout = nports.get(n, (max(ins[n], default=-1) + 1, max(outs[n], default=-1) + 1))
-        anchor = None
-        for side, codes, count in (("i", icodes, nin), ("o", ocodes, nout)):
-            for p in range(count):
-                c = _code(codes, p)
-                key = (n, side, p)
-                uf.find(key)
-                if c == "a":
-                    if anchor is None:
-                        anchor = key
-                    else:
-                        uf.union(anchor, key)
-                else:
-                    fixed[key] = c
-    for u, v, d in g.edges(data=True):
-        if u in processing and v in processing:
-            uf.union((u, "o", d["from_port"]), (v, "i", d["to_port"]))
-    group_code: dict[tuple[str, str, int], str] = {}
-    conflict: set[tuple[str, str, int]] = set()
-    for key, c in sorted(fixed.items()):
-        r = uf.find(key)
-        prev = group_code.setdefault(r, c)
-        if prev != c:
-            conflict.add(r)
+    uf, fixed, group_code, conflict = _unify(g, processing, nports, ins, outs)
     reported: set[tuple[str, str, int]] = set()
     word = {"h": "push", "l": "pull"}
     for u, v, d in sorted(g.edges(data=True), key=lambda e: (e[0], e[2]["from_port"], e[1], e[2]["to_port"])):
@@ -215,6 +189,67 @@ def check_ports(
                         kind=word[code], side=side, port=p)
     findings.sort(key=lambda f: (f.file, f.line, f.column, f.rule, f.message))
     return findings
+
+
+Port = tuple[str, str, int]  # (element, "i" or "o", port number)
+
+
+def _unify(
+    g: nx.MultiDiGraph,
+    processing: Mapping[str, tuple[str, str]],
+    nports: Mapping[str, tuple[int, int]],
+    ins: Mapping[str, Mapping[int, list[tuple[str, int]]]],
+    outs: Mapping[str, Mapping[int, list[tuple[str, int]]]],
+) -> tuple[_UnionFind, dict[Port, str], dict[Port, str], set[Port]]:
+    """Group ports that must share a processing; return the groups, fixed codes, group codes, conflicts."""
+    uf = _UnionFind()
+    fixed: dict[Port, str] = {}
+    for n, (icodes, ocodes) in processing.items():
+        nin, nout = nports.get(n, (max(ins[n], default=-1) + 1, max(outs[n], default=-1) + 1))
+        anchor = None
+        for side, codes, count in (("i", icodes, nin), ("o", ocodes, nout)):
+            for p in range(count):
+                c = _code(codes, p)
+                key = (n, side, p)
+                uf.find(key)
+                if c == "a":
+                    if anchor is None:
+                        anchor = key
+                    else:
+                        uf.union(anchor, key)
+                else:
+                    fixed[key] = c
+    for u, v, d in g.edges(data=True):
+        if u in processing and v in processing:
+            uf.union((u, "o", d["from_port"]), (v, "i", d["to_port"]))
+    group_code: dict[Port, str] = {}
+    conflict: set[Port] = set()
+    for key, c in sorted(fixed.items()):
+        r = uf.find(key)
+        prev = group_code.setdefault(r, c)
+        if prev != c:
+            conflict.add(r)
+    return uf, fixed, group_code, conflict
+
+
+def resolve_processing(g: nx.MultiDiGraph, metadata: Mapping[str, Mapping[str, str]]) -> dict[Port, str]:
+    """Push ("h") or pull ("l") of every port of every element with known processing, as Click resolves it.
+
+    Agnostic ports take their group's fixed processing, push when nothing fixes it.
+    """
+    ins: dict[str, dict[int, list[tuple[str, int]]]] = {n: {} for n in g.nodes}
+    outs: dict[str, dict[int, list[tuple[str, int]]]] = {n: {} for n in g.nodes}
+    for u, v, d in g.edges(data=True):
+        outs[u].setdefault(d["from_port"], []).append((v, d["to_port"]))
+        ins[v].setdefault(d["to_port"], []).append((u, d["from_port"]))
+    processing: dict[str, tuple[str, str]] = {}
+    for n, d in g.nodes(data=True):
+        meta = metadata.get(d["klass"], {})
+        proc = parse_processing(meta["processing"]) if "processing" in meta else None
+        if proc is not None:
+            processing[n] = proc
+    uf, fixed, group_code, _ = _unify(g, processing, {}, ins, outs)
+    return {k: fixed.get(k) or group_code.get(uf.find(k), "h") for k in list(uf.parent)}
 
 
 def _range(lo: float, hi: float) -> str:

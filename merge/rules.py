@@ -94,3 +94,31 @@ RULES = [
 ]
 BY_ID = {r.id: r for r in RULES}
 assert len(BY_ID) == len(RULES)
+
+# -- partition (MN3xx) -----------------------------------------------------------------------
+UNCERTIFIED_ELEMENT = Rule(
+    "MN301", "uncertified-element", "element '{element}' of network {network}: class {klass} cannot run anywhere: {reason}",
+    "error",
+    "An element runs in the kernel only with a fresh 'kernel' record and in the network's container only with a "
+    "fresh 'userspace' one; a missing, stale or invalid record places it nowhere, so the merge is refused.",
+    bad="Idle -> MyElement -> Discard;  // never certified", good="certify MyElement, then merge",
+)
+REJECTED_ELEMENT = Rule(
+    "MN302", "rejected-element", "element '{element}' of network {network}: class {klass} is rejected: {reason}", "error",
+    "A rejected class needs kernel facilities or privileges: it may run neither in the kernel nor in a container.",
+    bad="Idle -> KernelTun(1.0.0.1/8);", good="(a certified alternative)",
+)
+OVER_BUDGET_PLATFORM = Rule(
+    "MN303", "platform-over-budget", "platform task '{element}' costs {cost} units, above the budget of {budget}",
+    "error",
+    "A platform element cannot move to a container; its task must fit the budget (raise task_budget, or shorten "
+    "the work: fewer tunnels on one device).",
+)
+MOVED_TO_USER = Rule(
+    "MN304", "moved-to-user", "element '{element}' of network {network} moved to its container: {reason}", "warning",
+    "A kernel task may not run longer than the platform's budget; an element that alone exceeds it, or whose cost is "
+    "unbounded or unknown, runs in the network's user-level Click instead.",
+)
+PARTITION_RULES = [UNCERTIFIED_ELEMENT, REJECTED_ELEMENT, OVER_BUDGET_PLATFORM, MOVED_TO_USER]
+RULES.extend(PARTITION_RULES)
+BY_ID.update({r.id: r for r in PARTITION_RULES})

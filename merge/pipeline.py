@@ -1,0 +1,215 @@
+"""The partitioned merge: place, cut, merge, fit every kernel task to the budget, repeat.
+
+Decides the final layout when a database is given (``certify merge --db``):
+
+1. place every network's elements (:func:`merge.partition.place`); a refusal
+   (uncertified, rejected) stops here;
+2. cut each network into its kernel part and its container part, with a
+   channel per cut edge (:func:`merge.partition.cut`);
+3. merge the kernel parts (:func:`merge.combine.merge_networks`);
+4. cost every kernel task (:mod:`merge.tasks`).  An element that alone exceeds
+   the budget, or whose cost is unbounded or unknown, is forced into its
+   network's container and the loop starts again from 1 (a platform element
+   cannot move: the merge is refused).  Otherwise every task over the budget
+   gets the Queue + Unqueue cut that best balances it, until all fit.
+
+Every step is deterministic; plan.json records every placement, channel,
+split and task cost with the budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from certify.findings import Finding, make_finding
+from element_db.store import Database
+from merge import rules
+from merge.checks import NetworkResult
+from merge.combine import Master, merge_networks
+from merge.partition import Placement, Split, cut, place
+from merge.policy import Policy
+from merge.system import System
+from merge.tasks import INF, CostModel, best_cut, halves, instantiate
+
+MAX_ROUNDS = 64
+
+
+@dataclass
+class Partitioned:
+    master: Master | None
+    splits: dict[str, Split] = field(default_factory=dict)
+    placements: dict[str, Placement] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    task_splits: list[dict[str, Any]] = field(default_factory=list)
+    task_costs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.master is not None and not any(f.severity == "error" for f in self.findings)
+
+
+def _fmt(c: float) -> float | None:
+    return None if c == INF else round(c, 3)
+
+
+def partitioned_merge(
+    system: System,
+    results: list[NetworkResult],
+    db: Database,
+    policy: Policy,
+    metadata: Mapping[str, Mapping[str, str]],
+    target: str = "linuxmodule",
+    source_root: str | None = None,
+) -> Partitioned:
+    budget = system.platform.task_budget
+    forced: dict[str, dict[str, str]] = {r.network.name: {} for r in results}
+    for _ in range(MAX_ROUNDS):
+        out = Partitioned(None)
+        for r in sorted(results, key=lambda r: r.network.name):
+            pl, fs = place(r, db, policy, forced[r.network.name], source_root)
+            out.placements[r.network.name] = pl
+            out.findings.extend(fs)
+        if any(f.severity == "error" for f in out.findings):
+            return out
+        for r in results:
+            out.splits[r.network.name] = cut(r, out.placements[r.network.name], metadata, target)
+        master = merge_networks(system, results, policy, target, {n: s.kernel for n, s in out.splits.items()})
+        records = _records(db, master.graph, source_root)
+        model = CostModel(master.graph, records, metadata, system.platform.max_packet_length, policy.task_classes)
+        moved = _force_out(model, master, budget, forced, out)
+        if any(f.severity == "error" for f in out.findings):
+            return out
+        if moved:
+            continue
+        _fit(model, master, budget, records, system, out)
+        out.master = master
+        master.plan["budget"] = {"task_budget": budget, "ns_per_unit": system.platform.ns_per_unit}
+        master.plan["tasks"] = out.task_costs
+        master.plan["splits"] = out.task_splits
+        master.plan["placements"] = {
+            n: {e: {"side": pl.side[e], "reason": pl.reasons[e]} for e in sorted(pl.side)}
+            for n, pl in sorted(out.placements.items())
+        }
+        master.plan["channels"] = {n: [c.to_json() for c in s.channels] for n, s in sorted(out.splits.items())}
+        return out
+    raise RuntimeError("partition did not settle")  # each round moves at least one element: cannot happen
+
+
+def _records(db: Database, g: nx.MultiDiGraph, source_root: str | None) -> dict[str, Mapping[str, Any]]:
+    out: dict[str, Mapping[str, Any]] = {}
+    for klass in sorted({d["klass"] for _, d in g.nodes(data=True)}):
+        st = db.status(klass, source_root)
+        if st.state == "fresh" and st.record is not None:
+            out[klass] = st.record
+    return out
+
+
+def _force_out(model: CostModel, master: Master, budget: int, forced: dict[str, dict[str, str]],
+               out: Partitioned) -> bool:
+    """Force out every network element that alone breaks a task's budget; refuse for platform ones."""
+    moved = False
+    elements = master.plan["elements"]
+    for t in model.tasks():
+        tc = model.task_cost(t)
+        if tc.cost <= budget:
+            continue
+        for n, c in zip(tc.path, tc.costs):
+            if c != INF and c <= budget:
+                continue
+            info = elements[n]
+            why = "its cost is unknown or unbounded" if c == INF else f"it alone costs {c:g} units, above the budget of {budget}"
+            if info["origin"] == "network":
+                net, orig = info["network"], info["original"]
+                if orig not in forced[net]:
+                    forced[net][orig] = f"in task {t}, {why}"
+                    moved = True
+            else:
+                d = master.graph.nodes[n]
+                out.findings.append(make_finding(rules.OVER_BUDGET_PLATFORM, d["file"], d["line"], d["column"],
+                                                 element=n, cost="unbounded" if c == INF else f"{c:g}", budget=budget,
+                                                 network=info["network"] or ""))
+    return moved
+
+
+def _fit(model: CostModel, master: Master, budget: int, records: Mapping[str, Mapping[str, Any]],
+         system: System, out: Partitioned) -> None:
+    """Split over-budget tasks with Queue + Unqueue until every task fits."""
+    qp = model_cost_of(records, "Queue", "push", system)
+    ql = model_cost_of(records, "Queue", "pull", system)
+    uq = model_cost_of(records, "Unqueue", "run_task", system)
+    for _ in range(10_000):
+        over = [tc for tc in (model.task_cost(t) for t in model.tasks()) if tc.cost > budget]
+        if not over:
+            break
+        tc = over[0]
+        cut_at = best_cut(tc, qp, ql, uq)
+        if cut_at is None:
+            d = master.graph.nodes[tc.task]
+            out.findings.append(make_finding(rules.OVER_BUDGET_PLATFORM, d["file"], d["line"], d["column"],
+                                             element=tc.task, cost=f"{tc.cost:g}", budget=budget, network=""))
+            return
+        i, _ = cut_at
+        task_after, new_task = halves(tc, i, qp, ql, uq)
+        record = _insert_split(master, tc, i, len(out.task_splits))
+        record.update({"task": tc.task, "cost_before": _fmt(tc.cost), "task_cost_after": _fmt(task_after),
+                       "new_task_cost": _fmt(new_task), "budget": budget})
+        out.task_splits.append(record)
+        model._cost.clear()
+    for t in model.tasks():
+        tc = model.task_cost(t)
+        out.task_costs.append({"task": t, "cost": _fmt(tc.cost), "budget": budget, "fits": tc.cost <= budget,
+                               "path": tc.path})
+
+
+def model_cost_of(records: Mapping[str, Mapping[str, Any]], klass: str, method: str, system: System) -> float:
+    """The cost of a platform-inserted element's ``method`` (the largest known cost if that one is missing)."""
+    rec = records.get(klass)
+    if rec is None:
+        return INF
+    costs = rec.get("cost") or {}
+    names = [method] if method in costs else sorted(costs)
+    if not names:
+        return INF
+    symbols = rec.get("cost_symbols") or {}
+    return max(instantiate(costs[m], symbols, "", system.platform.max_packet_length) for m in names)
+
+
+def _insert_split(master: Master, tc: Any, i: int, k: int) -> dict[str, Any]:
+    g = master.graph
+    u, v = tc.path[i], tc.path[i + 1]
+    edges = sorted((d["from_port"], d["to_port"]) for _, w, d in g.out_edges(u, data=True) if w == v)
+    fp, tp = edges[0]
+    els = master.plan["elements"]
+    net = els[u]["network"] or els[v]["network"]
+    base = f"{net}/_platform/split{k}" if net else f"platform/split{k}"
+    at = g.nodes[v]
+    downstream = i >= tc.task_index
+    q, uq = f"{base}/queue", f"{base}/unqueue"
+    section = next(s for s in master.sections if (u, fp, v, tp) in s.edges)
+    section.edges.remove((u, fp, v, tp))
+    g.remove_edge(u, v, key=(fp, tp))
+    for name, klass, why in ((q, "Queue", "holds packets between the two halves of a split task"),
+                             (uq, "Unqueue", "runs the second half of a split task")):
+        g.add_node(name, klass=klass, config="", file=at["file"], line=at["line"], column=at["column"])
+        section.nodes.append(name)
+        els[name] = {"network": net, "origin": "platform", "reason": why, "file": at["file"], "line": at["line"]}
+    chain = [(u, fp, q, 0), (q, 0, uq, 0), (uq, 0, v, tp)] if downstream else [(u, fp, uq, 0), (uq, 0, q, 0), (q, 0, v, tp)]
+    for a, ap, b, bp in chain:
+        g.add_edge(a, b, key=(ap, bp), from_port=ap, to_port=bp)
+        section.edges.append((a, ap, b, bp))
+    if net:
+        thread = master.plan["networks"][net]["thread"]
+        if "platform/threads" in g:
+            g.nodes["platform/threads"]["config"] += f", {uq} {thread}"
+        else:
+            sched = next(s for s in master.sections if s.title == "platform: scheduling")
+            g.add_node("platform/threads", klass="StaticThreadSched", config=f"{uq} {thread}",
+                       file=master.plan["system"], line=1, column=1)
+            sched.nodes.insert(0, "platform/threads")
+            els["platform/threads"] = {"network": None, "origin": "platform", "file": master.plan["system"], "line": 1,
+                                       "reason": "places each network's tasks on the network's own thread"}
+    return {"between": [u, v], "queue": q, "unqueue": uq, "where": "downstream" if downstream else "upstream"}

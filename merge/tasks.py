@@ -1,0 +1,216 @@
+"""Kernel tasks and the budget: what one task can cost, and how to make every task fit.
+
+Decides, on the merged kernel graph:
+
+* the cost of each element instance: the largest of its record's packet-path
+  method costs (push, pull, simple_action, smaction; run_task for a task's
+  own work), instantiated from that instance: the record's ``cost_symbols``
+  say what fills each symbol -- ``packet_length`` (the platform's maximum
+  packet length), ``nargs`` (how many configuration arguments, e.g.
+  Classifier patterns), ``arg:N`` (the integer value of argument N),
+  ``max:V`` (a declared maximum).  No record cost, a symbol nothing fills,
+  or an expression that is not a plain formula: the cost is unknown and
+  counts as unbounded.  An element's cost excludes the elements it pushes to
+  or pulls from: paths add them.
+* a task: an element of a task class (Unqueue, ToDevice, PollDevice, ...);
+  its worst-case cost is its own cost, plus the most expensive pull path
+  upstream (to and including the first queue), plus the most expensive push
+  path downstream (to and including the first queue; Tee-like classes add all
+  their outputs);
+* when a task costs more than ``task_budget``: the cut on its most expensive
+  path that best balances the two halves gets a ``Queue`` + ``Unqueue`` (a new
+  task on the same network's thread), and the analysis runs again; when no
+  cut helps because one element alone is over the budget, or its cost is
+  unbounded, that element must move to its network's container (the caller
+  re-partitions), or, for a platform element, the merge is refused.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import sympy
+from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+
+from merge import confparse as cp
+from merge.ports import parse_processing
+
+PACKET_METHODS = ("push", "pull", "simple_action", "smaction")
+FANOUT_ALL = frozenset({"Tee", "PullTee"})
+_FORMULA = re.compile(r"[A-Za-z0-9_+\-*/(). ,]*")
+_FUNCTIONS = {"Max": sympy.Max, "Min": sympy.Min, "ceiling": sympy.ceiling, "floor": sympy.floor}
+INF = math.inf
+
+
+def instantiate(expr: str | None, symbols: Mapping[str, str], config: str, max_packet: int) -> float:
+    """The cost of one element instance, or ``inf`` when it cannot be known."""
+    if expr is None or not _FORMULA.fullmatch(expr):
+        return INF
+    names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr))
+    values: dict[str, Any] = {}
+    args = cp.argvec(config)
+    for name in names - set(_FUNCTIONS):
+        spec = symbols.get(name)
+        if spec is None:
+            return INF
+        if spec == "packet_length":
+            values[name] = max_packet
+        elif spec == "nargs":
+            values[name] = len(args)
+        elif spec.startswith("arg:"):
+            try:
+                values[name] = int(cp.unquote(args[int(spec[4:])]), 0)
+            except (ValueError, IndexError):
+                return INF
+        elif spec.startswith(("max:", "const:")):
+            try:
+                values[name] = int(spec.split(":", 1)[1])
+            except ValueError:
+                return INF
+        else:
+            return INF
+    local = {n: sympy.Symbol(n) for n in names - set(_FUNCTIONS)}
+    try:
+        e = parse_expr(expr, local_dict=local, global_dict={**_FUNCTIONS, "Integer": sympy.Integer,
+                                                             "Float": sympy.Float, "Rational": sympy.Rational,
+                                                             "Symbol": sympy.Symbol},
+                       transformations=standard_transformations)
+        val = e.subs({local[k]: v for k, v in values.items()})
+        if val.free_symbols:
+            return INF
+        out = float(val)
+    except (SyntaxError, TypeError, ValueError, AttributeError, sympy.SympifyError):
+        return INF
+    return out if out >= 0 and math.isfinite(out) else INF
+
+
+@dataclass
+class TaskCost:
+    task: str
+    cost: float
+    path: list[str]  # the most expensive chain, in flow order: upstream queue ... task ... downstream queue
+    costs: list[float]  # each element's cost along it
+    task_index: int  # where the task itself is in ``path``
+
+
+@dataclass
+class Budget:
+    splits: list[dict[str, Any]] = field(default_factory=list)
+    over: list[TaskCost] = field(default_factory=list)  # tasks that no cut can bring under the budget
+    culprits: dict[str, str] = field(default_factory=dict)  # element -> why it alone breaks the budget
+    tasks: list[TaskCost] = field(default_factory=list)
+
+
+class CostModel:
+    def __init__(self, g: nx.MultiDiGraph, records: Mapping[str, Mapping[str, Any]],
+                 metadata: Mapping[str, Mapping[str, str]], max_packet: int, task_classes: frozenset[str]) -> None:
+        self.g = g
+        self.records = records
+        self.metadata = metadata
+        self.max_packet = max_packet
+        self.task_classes = task_classes
+        self._cost: dict[str, float] = {}
+
+    def processing(self, n: str) -> tuple[str, str] | None:
+        meta = self.metadata.get(self.g.nodes[n]["klass"], {})
+        return parse_processing(meta["processing"]) if "processing" in meta else None
+
+    def is_queue(self, n: str) -> bool:
+        p = self.processing(n)
+        return p is not None and p[0][0] == "h" and p[1][0] == "l"
+
+    def cost(self, n: str, task: bool = False) -> float:
+        key = n + ("#task" if task else "")
+        if key in self._cost:
+            return self._cost[key]
+        d = self.g.nodes[n]
+        rec = self.records.get(d["klass"])
+        value = INF
+        if rec is not None:
+            costs = rec.get("cost") or {}
+            symbols = rec.get("cost_symbols") or {}
+            methods = [m for m in PACKET_METHODS if m in costs] + (["run_task"] if task and "run_task" in costs else [])
+            if methods:
+                value = max(instantiate(costs[m], symbols, d["config"], self.max_packet) for m in methods)
+        self._cost[key] = value
+        return value
+
+    def downstream(self, n: str, port_filter: int | None, seen: frozenset[str]) -> tuple[float, list[str], list[float]]:
+        """Most expensive push path from ``n``'s outputs (``n`` excluded)."""
+        outs = sorted(self.g.out_edges(n, data=True), key=lambda x: (x[2]["from_port"], x[1]))
+        best: tuple[float, list[str], list[float]] = (0.0, [], [])
+        total = 0.0
+        fan_all = self.g.nodes[n]["klass"] in FANOUT_ALL
+        for _, v, d in outs:
+            if port_filter is not None and d["from_port"] != port_filter:
+                continue
+            if v in seen:
+                return INF, [v], [INF]
+            c = self.cost(v)
+            if self.is_queue(v) or c == INF:
+                sub: tuple[float, list[str], list[float]] = (c, [v], [c])
+            else:
+                rest = self.downstream(v, None, seen | {v})
+                sub = (c + rest[0], [v] + rest[1], [c] + rest[2])
+            total += sub[0]
+            if sub[0] > best[0] or not best[1]:
+                best = sub
+        if fan_all:
+            return total, best[1], best[2]
+        return best
+
+    def upstream(self, n: str, seen: frozenset[str]) -> tuple[float, list[str], list[float]]:
+        """Most expensive pull path into ``n`` (``n`` excluded), nearest element first."""
+        best: tuple[float, list[str], list[float]] = (0.0, [], [])
+        for u, _, d in sorted(self.g.in_edges(n, data=True), key=lambda x: (x[2]["to_port"], x[0])):
+            proc = self.processing(n)
+            if proc is None or proc[0][min(d["to_port"], len(proc[0]) - 1)] == "h":
+                continue  # a push input: not pulled by this task
+            if u in seen:
+                return INF, [u], [INF]
+            c = self.cost(u)
+            if self.is_queue(u) or c == INF:
+                sub: tuple[float, list[str], list[float]] = (c, [u], [c])
+            else:
+                rest = self.upstream(u, seen | {u})
+                sub = (c + rest[0], [u] + rest[1], [c] + rest[2])
+            if sub[0] > best[0] or not best[1]:
+                best = sub
+        return best
+
+    def task_cost(self, t: str) -> TaskCost:
+        own = self.cost(t, task=True)
+        up = self.upstream(t, frozenset({t}))
+        down = self.downstream(t, None, frozenset({t}))
+        path = list(reversed(up[1])) + [t] + down[1]
+        costs = list(reversed(up[2])) + [own] + down[2]
+        return TaskCost(t, own + up[0] + down[0], path, costs, len(up[1]))
+
+    def tasks(self) -> list[str]:
+        return sorted(n for n, d in self.g.nodes(data=True) if d["klass"] in self.task_classes)
+
+
+def halves(tc: TaskCost, i: int, queue_push: float, queue_pull: float, unqueue: float) -> tuple[float, float]:
+    """(the task's cost, the new Unqueue task's cost) after cutting between path[i] and path[i+1]."""
+    left, right = sum(tc.costs[: i + 1]), sum(tc.costs[i + 1:])
+    if i >= tc.task_index:  # downstream of the task: path[i] -> Queue -> Unqueue -> path[i+1]
+        return left + queue_push, unqueue + queue_pull + right
+    # upstream: path[i] -> Unqueue -> Queue -> path[i+1]; the new task does the left part
+    return queue_pull + right, unqueue + left + queue_push
+
+
+def best_cut(tc: TaskCost, queue_push: float, queue_pull: float, unqueue: float) -> tuple[int, float] | None:
+    """Index i: the cut between path[i] and path[i+1] minimizing the larger half; None when none helps."""
+    if len(tc.path) < 2 or any(c == INF for c in tc.costs) or INF in (queue_push, queue_pull, unqueue):
+        return None
+    best: tuple[int, float] | None = None
+    for i in range(len(tc.path) - 1):
+        worst = max(halves(tc, i, queue_push, queue_pull, unqueue))
+        if worst < tc.cost and (best is None or worst < best[1]):
+            best = (i, worst)
+    return best

@@ -1,0 +1,212 @@
+"""Partition: kernel or container per element, channels for cut edges, tasks fitted to the budget."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from element_db.record import make_record
+from element_db.stock_classes import stock_elements
+from element_db.store import Database
+from merge import load_file
+from merge.ports import check_ports
+
+SYSTEM = """version: 1
+platform: {{task_budget: {budget}, max_packet_length: 1500}}
+physical:
+  eth0: {{address: 192.0.2.1, ether: "02:00:00:00:00:01", gateway_ether: "02:00:00:00:00:fe"}}
+networks:
+  net:
+    uid: 1000
+    cpu_share: 0.5
+    config: net.click
+    devices:
+      eth1: {{physical: eth0, tunnel: {{local: 192.0.2.1, remote: 203.0.113.7, key: 1}}, inner: ethernet}}
+"""
+STOCK = ["FromDevice", "Classifier", "Strip", "CheckIPHeader", "Counter", "Discard", "Queue", "ToDevice", "Unstrip",
+         "StoreData", "IPEncap", "EtherEncap", "Unqueue", "RoundRobinSched", "PaintSwitch", "Paint", "MarkIPHeader",
+         "StaticThreadSched", "ScheduleInfo", "ToHost", "FromHost", "EtherMirror", "Null", "BandwidthRatedUnqueue"]
+
+
+def write_db(path, extra=(), unit="10"):
+    db = Database(str(path), create=True)
+    for k in STOCK:
+        db.write(make_record(k, [(f"{k}.cc", "0" * 64)], "0.1.0", "p", "kernel", ["certified"], [],
+                             certified_at="2026-11-25T18:00:00Z", cost={"push": unit, "pull": unit, "run_task": unit}))
+    for k, verdict, cost, symbols, *ports in extra:
+        kw = {"cost": cost} if cost is not None else {}
+        if ports:
+            kw["port_count"], kw["processing"] = ports[0]
+        if symbols:
+            kw["cost_symbols"] = symbols
+        db.write(make_record(k, [(f"{k}.cc", "0" * 64)], "0.1.0", "p", verdict, [f"{k} is {verdict}"], [],
+                             certified_at="2026-11-25T18:00:00Z", **kw))
+    return db
+
+
+def run_merge(tmp_path, config, extra=(), budget=20000, target="linuxmodule"):
+    (tmp_path / "system.yaml").write_text(SYSTEM.format(budget=budget))
+    (tmp_path / "net.click").write_text(config)
+    db = write_db(tmp_path / "db", extra)
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "certify", "merge", "--system", str(tmp_path / "system.yaml"),
+                        "--db", db.path, "--out", str(out), "--target", target], capture_output=True, timeout=120)
+    plan = json.loads((out / "plan.json").read_text()) if (out / "plan.json").exists() else None
+    return r, out, plan
+
+
+def reparsed_clean(path, db=None):
+    g = load_file(str(path)).graph
+    meta = Database(str(db)).port_metadata(stock_elements()) if db else stock_elements()
+    errors = [f for f in check_ports(g, meta) if f.severity == "error"]
+    assert errors == [], errors
+    return g
+
+
+def test_all_certified_stays_in_kernel(tmp_path):
+    r, out, plan = run_merge(tmp_path, "FromDevice(eth1) -> Strip(14) -> Unstrip(14) -> Queue -> ToDevice(eth1);\n")
+    assert r.returncode == 0, r.stderr.decode()
+    assert not (out / "net").exists()
+    assert plan["channels"] == {"net": []}
+    assert {p["side"] for p in plan["placements"]["net"].values()} == {"kernel", "device"}
+    assert all(t["fits"] for t in plan["tasks"])
+    reparsed_clean(out / "master.click")
+
+
+def test_uncertifiable_element_in_the_middle_of_a_chain(tmp_path):
+    r, out, plan = run_merge(
+        tmp_path, "FromDevice(eth1) -> Strip(14) -> f :: MyFilter -> Unstrip(14) -> Queue -> ToDevice(eth1);\n",
+        extra=[("MyFilter", "userspace", {"push": "5"}, None)])
+    assert r.returncode == 0, r.stderr.decode()
+    assert plan["placements"]["net"]["f"]["side"] == "user"
+    chans = plan["channels"]["net"]
+    assert [(c["direction"], c["from"], c["to"]) for c in chans] == [("to_user", "Strip@2", "f"), ("to_kernel", "f", "Unstrip@4")]
+    dev0, dev1 = chans[0]["endpoint"], chans[1]["endpoint"]
+    assert len(dev0) <= 15 and dev0 != dev1
+    user = (out / "net" / "user.click").read_text()
+    assert f"_platform/ch0/from :: FromDevice({dev0}, PROMISC true);" in user
+    assert "_platform/ch0/strip [0] -> [0] f;" in user
+    assert "f [0] -> [0] _platform/ch1/queue;" in user  # f pushes; the device pulls
+    assert f"_platform/ch1/to :: ToDevice({dev1});" in user
+    master = (out / "master.click").read_text()
+    assert f"net/_platform/ch0/to :: ToHost({dev0});" in master
+    assert f"net/_platform/ch1/from :: FromHost({dev1});" in master
+    assert "net/_platform/ch1/strip [0] -> [0] net/Unstrip@4;" in master
+    reparsed_clean(out / "master.click")
+    reparsed_clean(out / "net" / "user.click")
+    for name in ("launch.sh", "certify-net.service"):
+        assert dev0 in (out / "net" / name).read_text()
+    assert "CPUQuota=50%" in (out / "net" / "certify-net.service").read_text()
+
+
+def test_pull_side_element_in_user_space(tmp_path):
+    r, out, plan = run_merge(
+        tmp_path, "FromDevice(eth1) -> Queue -> p :: MyPull -> ToDevice(eth1);\n",
+        extra=[("MyPull", "userspace", {"pull": "5"}, None, ("1", "l"))])
+    assert r.returncode == 0, r.stderr.decode()
+    user = (out / "net" / "user.click").read_text()
+    master = (out / "master.click").read_text()
+    # kernel: the queue's pull output needs a task to feed the push channel
+    assert "net/Queue@2 [0] -> [0] net/_platform/ch0/unqueue;" in master
+    # container: a queue where the push channel meets p's pull input; p is pulled by the device directly
+    assert "_platform/ch0/strip [0] -> [0] _platform/ch0/rqueue;" in user
+    assert "p [0] -> [0] _platform/ch1/encap;" in user
+    # kernel: the platform's output task pulls from a queue after the channel
+    assert "net/_platform/ch1/rqueue [0] -> [0] net/_platform/out;" in master
+    reparsed_clean(out / "master.click")
+    reparsed_clean(out / "net" / "user.click", tmp_path / "db")
+
+
+def test_task_over_budget_is_split(tmp_path):
+    chain = " -> ".join(["Null"] * 12)
+    r, out, plan = run_merge(tmp_path, f"FromDevice(eth1) -> {chain} -> Queue -> ToDevice(eth1);\n",
+                             extra=[], budget=150)
+    assert r.returncode == 0, r.stderr.decode()
+    assert plan["splits"], plan["tasks"]
+    assert all(t["fits"] for t in plan["tasks"])
+    split = plan["splits"][0]
+    assert split["cost_before"] > 150 and split["task_cost_after"] <= 150 and split["new_task_cost"] <= 150
+    master = (out / "master.click").read_text()
+    assert split["unqueue"] + " 1" in master  # the new task runs on the network's thread
+    reparsed_clean(out / "master.click")
+
+
+def test_single_element_over_budget_or_unbounded_moves_out(tmp_path):
+    r, out, plan = run_merge(
+        tmp_path, "FromDevice(eth1) -> h :: Heavy(4) -> u :: Mystery -> Queue -> ToDevice(eth1);\n",
+        extra=[("Heavy", "kernel", {"push": "n * p_length"}, {"n": "arg:0", "p_length": "packet_length"}),
+               ("Mystery", "kernel", None, None)],
+        budget=5000)
+    assert r.returncode == 0, r.stderr.decode()
+    err = r.stderr.decode()
+    assert "MN304: element 'h' of network net moved to its container: in task platform/eth0/from, it alone costs 6000 units" in err
+    assert "MN304: element 'u' of network net moved to its container: in task platform/eth0/from, its cost is unknown" in err
+    assert plan["placements"]["net"]["h"]["side"] == "user" and plan["placements"]["net"]["u"]["side"] == "user"
+    assert all(t["fits"] for t in plan["tasks"])
+
+
+def test_reject_refuses_the_merge(tmp_path):
+    r, out, plan = run_merge(tmp_path, "FromDevice(eth1) -> k :: KernelThing -> Queue -> ToDevice(eth1);\n",
+                             extra=[("KernelThing", "reject", {"push": "1"}, None)])
+    assert r.returncode == 1
+    assert "net.click:1:21: MN302: element 'k' of network net: class KernelThing is rejected: KernelThing is reject" in r.stderr.decode()
+    assert not (out / "master.click").exists()
+
+
+def test_uncertified_refuses_the_merge(tmp_path):
+    # a stock class with no record in this database
+    r, out, _ = run_merge(tmp_path, "FromDevice(eth1) -> x :: SetIPChecksum -> Queue -> ToDevice(eth1);\n")
+    assert r.returncode == 1
+    assert "MN301: element 'x' of network net: class SetIPChecksum cannot run anywhere: missing record" in r.stderr.decode()
+
+
+def test_unchanged_inputs_give_identical_outputs(tmp_path):
+    cfg = "FromDevice(eth1) -> Strip(14) -> f :: MyFilter -> Unstrip(14) -> Queue -> ToDevice(eth1);\n"
+    extra = [("MyFilter", "userspace", {"push": "5"}, None)]
+    _, out1, _ = run_merge(tmp_path / "a", cfg, extra) if (tmp_path / "a").mkdir() is None else None
+    _, out2, _ = run_merge(tmp_path / "b", cfg, extra) if (tmp_path / "b").mkdir() is None else None
+    for name in ("master.click", "net/user.click"):
+        assert (out1 / name).read_text() == (out2 / name).read_text()
+    p1 = json.loads((out1 / "plan.json").read_text())
+    p2 = json.loads((out2 / "plan.json").read_text())
+    strip = lambda p: json.dumps(p, sort_keys=True).replace(str(tmp_path / "a"), "X").replace(str(tmp_path / "b"), "X")  # noqa: E731
+    assert strip(p1) == strip(p2)
+
+
+@pytest.mark.parametrize("target", ["userlevel"])
+def test_userlevel_channels_are_unix_sockets(tmp_path, target):
+    r, out, plan = run_merge(
+        tmp_path, "FromDevice(eth1) -> Strip(14) -> f :: MyFilter -> Unstrip(14) -> Queue -> ToDevice(eth1);\n",
+        extra=[("MyFilter", "userspace", {"push": "5"}, None), ("Socket", "kernel", {"push": "5", "pull": "5"}, None)],
+        target=target)
+    assert r.returncode == 0, r.stderr.decode()
+    master = (out / "master.click").read_text()
+    user = (out / "net" / "user.click").read_text()
+    assert "net/_platform/ch0/to :: Socket(UNIX_DGRAM, /run/certify/net/ch0.sock, CLIENT true);" in master
+    assert "_platform/ch0/from :: Socket(UNIX_DGRAM, /run/certify/net/ch0.sock);" in user
+    reparsed_clean(out / "master.click")
+    reparsed_clean(out / "net" / "user.click")
+
+
+@pytest.mark.skipif(__import__("shutil").which("click") is None, reason="needs a built user-level click on PATH")
+def test_user_click_runs_in_real_click(tmp_path):
+    """user.click with its channel devices replaced by FromDump/ToDump: packets cross and are processed."""
+    from test_merge_click import read_pcap, write_pcap
+
+    stock_mirror = [("EtherMirror", "userspace", {"push": "5"}, None)]
+    r, out, plan = run_merge(tmp_path, "FromDevice(eth1) -> Null -> m :: EtherMirror -> Null -> Queue -> ToDevice(eth1);\n",
+                             extra=stock_mirror)
+    assert r.returncode == 0, r.stderr.decode()
+    chans = plan["channels"]["net"]
+    user = (out / "net" / "user.click").read_text()
+    user = user.replace(f"FromDevice({chans[0]['endpoint']}, PROMISC true)", "FromDump(in.pcap, STOP false)")
+    user = user.replace(f"ToDevice({chans[1]['endpoint']})", "ToDump(out.pcap)")
+    (tmp_path / "run.click").write_text(user + "\nScript(wait 1s, stop);\n")
+    header = bytes.fromhex("020000000002" "020000000001" "88b5")
+    frames = [bytes.fromhex("0a0000000001" "0a0000000002" "0800") + bytes([i]) * 46 for i in range(3)]
+    write_pcap(tmp_path / "in.pcap", [header + f for f in frames])
+    run = subprocess.run(["click", "run.click"], cwd=tmp_path, capture_output=True, timeout=60)
+    assert run.returncode == 0, run.stderr.decode()
+    got = read_pcap(tmp_path / "out.pcap")
+    assert got == [header + f[6:12] + f[0:6] + f[12:] for f in frames]  # mirrored, in order, re-framed
