@@ -82,87 +82,23 @@ def _write_atomic(path: str, text: str) -> None:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from element_db.stock_classes import stock_classes, stock_elements
-    from merge.checks import check_network
-    from merge.combine import master_text, merge_networks
+    from certify.mergejob import run_merge, write_files
     from merge.policy import load_policy
-    from merge.ports import check_ports
     from merge.system import load_system
 
     system = load_system(args.system)
     policy = load_policy(args.policy)
-    known = stock_classes()
-    metadata: Any = stock_elements()
-    if args.db:
-        from element_db.store import Database
-
-        known = known | frozenset(Database(args.db).classes())
-        metadata = Database(args.db).port_metadata(stock_elements())
-    results = [check_network(n, policy, metadata, known) for n in system.networks.values()]
-    findings = [f for r in results for f in r.findings if args.verbose or f.severity != "note"]
-    warnings = [w for r in results for w in r.warnings]
-    for w in warnings:
-        _err(str(w))
-    for f in findings:
-        _err(str(f))
-    refused = sorted(r.network.name for r in results if not r.ok)
-    if refused:
-        _err(f"certify: merge refused: network{'s' if len(refused) > 1 else ''} {', '.join(refused)} failed the checks")
+    outcome = run_merge(system, policy, args.db, args.target, args.source_root, args.out, args.verbose)
+    for line in outcome.messages:
+        _err(line)
+    if not outcome.ok:
         if args.json:
-            _write(json.dumps({"ok": False, "refused": refused, "findings": [f.to_json() for f in findings]}, indent=2) + "\n")
+            doc = {"ok": False, "refused": outcome.refused, "findings": [f.to_json() for f in outcome.findings]}
+            _write(json.dumps(doc, indent=2) + "\n")
         return 1
-    user_parts: dict[str, Any] = {}
-    if args.db:
-        from element_db.store import Database
-        from merge.pipeline import partitioned_merge
-
-        part = partitioned_merge(system, results, Database(args.db), policy, metadata, args.target,
-                                 args.source_root)
-        for f in part.findings:
-            _err(str(f))
-        if not part.ok or part.master is None:
-            _err("certify: merge refused: the partition failed (see the errors above)")
-            return 1
-        master = part.master
-        user_parts = {n: s for n, s in part.splits.items() if s.user.number_of_nodes()}
-    else:
-        master = merge_networks(system, results, policy, args.target)
-    problems = [f for f in check_ports(master.graph, metadata) if f.severity == "error"]
-    for n, sp in user_parts.items():
-        problems += [f for f in check_ports(sp.user, metadata, network=n) if f.severity == "error"]
-    if problems:  # a merger bug: never write a configuration Click would refuse
-        raise RuntimeError("merged configuration fails its port checks: " + "; ".join(map(str, problems[:3])))
-    header = (
-        f"Master configuration written by certify merge (target {args.target}) from {os.path.basename(system.path)}.\n"
-        f"Networks: {', '.join(sorted(system.networks))}.  Threads: {master.plan['threads']}.  Do not edit."
-    )
     os.makedirs(args.out, exist_ok=True)
-    _write_atomic(os.path.join(args.out, "master.click"), master_text(master, header))
-    for n, sp in sorted(user_parts.items()):
-        from merge.launch import shell_script, systemd_unit
-        from merge.unparse import unparse
-
-        d = os.path.join(args.out, n)
-        os.makedirs(d, exist_ok=True)
-        user_file = os.path.join(d, "user.click")
-        text = (f"// User-level Click container of network {n}, written by certify merge. Do not edit.\n"
-                f"// Channels to the kernel master: {', '.join(c.endpoint for c in sp.channels)}.\n\n" + unparse(sp.user))
-        _write_atomic(user_file, text)
-        net = system.networks[n]
-        _write_atomic(os.path.join(d, "launch.sh"), shell_script(net, sp, os.path.abspath(user_file)))
-        os.chmod(os.path.join(d, "launch.sh"), 0o755)
-        _write_atomic(os.path.join(d, f"certify-{n}.service"), systemd_unit(net, sp, os.path.abspath(user_file)))
-        master.plan["networks"][n]["user"] = {"config": user_file, "elements": sorted(sp.user.nodes)}
-    _write_atomic(os.path.join(args.out, "plan.json"), json.dumps(master.plan, indent=1, sort_keys=True) + "\n")
-    summary = {
-        "ok": True,
-        "out": args.out,
-        "networks": len(system.networks),
-        "elements": master.graph.number_of_nodes(),
-        "connections": master.graph.number_of_edges(),
-        "threads": master.plan["threads"],
-        "findings": [f.to_json() for f in findings],
-    }
+    write_files(args.out, outcome)
+    summary = dict(outcome.summary, ok=True, out=args.out, findings=[f.to_json() for f in outcome.findings])
     if args.json:
         _write(json.dumps(summary, indent=2) + "\n")
     else:

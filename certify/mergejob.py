@@ -1,0 +1,128 @@
+"""One merge, from a loaded system to the files to install: shared by `certify merge` and the coordinator.
+
+Decides the order of the steps (check every network; refuse when one fails;
+merge, with the partition when a database is given; re-check the ports of
+everything written) and produces plain data: the messages to show, and the
+output files as relative path -> text.  Writing the files is the caller's:
+`certify merge` writes them into --out, the coordinator installs them
+atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from certify.findings import Finding
+from element_db.stock_classes import stock_classes, stock_elements
+from merge.checks import check_network
+from merge.combine import master_text, merge_networks
+from merge.policy import Policy
+from merge.ports import check_ports
+from merge.system import System
+
+
+@dataclass
+class MergeOutcome:
+    ok: bool
+    messages: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # relative path -> text
+    executable: set[str] = field(default_factory=set)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def run_merge(
+    system: System,
+    policy: Policy,
+    db_path: str | None,
+    target: str,
+    source_root: str | None = None,
+    out_dir: str = ".",
+    verbose: bool = False,
+) -> MergeOutcome:
+    known = stock_classes()
+    metadata: Any = stock_elements()
+    db = None
+    if db_path:
+        from element_db.store import Database
+
+        db = Database(db_path)
+        known = known | frozenset(db.classes())
+        metadata = db.port_metadata(stock_elements())
+    results = [check_network(n, policy, metadata, known) for n in system.networks.values()]
+    out = MergeOutcome(False)
+    out.messages.extend(str(w) for r in results for w in r.warnings)
+    out.findings = [f for r in results for f in r.findings if verbose or f.severity != "note"]
+    out.messages.extend(str(f) for f in out.findings)
+    out.refused = sorted(r.network.name for r in results if not r.ok)
+    if out.refused:
+        s = "s" if len(out.refused) > 1 else ""
+        out.messages.append(f"certify: merge refused: network{s} {', '.join(out.refused)} failed the checks")
+        return out
+    user_parts: dict[str, Any] = {}
+    if db is not None:
+        from merge.pipeline import partitioned_merge
+
+        part = partitioned_merge(system, results, db, policy, metadata, target, source_root)
+        out.findings.extend(part.findings)
+        out.messages.extend(str(f) for f in part.findings)
+        if not part.ok or part.master is None:
+            out.refused = sorted({f.network for f in part.findings if f.severity == "error"})
+            out.messages.append("certify: merge refused: the partition failed (see the errors above)")
+            return out
+        master = part.master
+        user_parts = {n: s for n, s in part.splits.items() if s.user.number_of_nodes()}
+    else:
+        master = merge_networks(system, results, policy, target)
+    problems = [f for f in check_ports(master.graph, metadata) if f.severity == "error"]
+    for n, sp in user_parts.items():
+        problems += [f for f in check_ports(sp.user, metadata, network=n) if f.severity == "error"]
+    if problems:  # a merger bug: never write a configuration Click would refuse
+        raise RuntimeError("merged configuration fails its port checks: " + "; ".join(map(str, problems[:3])))
+    header = (
+        f"Master configuration written by certify merge (target {target}) from {os.path.basename(system.path)}.\n"
+        f"Networks: {', '.join(sorted(system.networks))}.  Threads: {master.plan['threads']}.  Do not edit."
+    )
+    out.files["master.click"] = master_text(master, header)
+    for n, sp in sorted(user_parts.items()):
+        from merge.launch import shell_script, systemd_unit
+        from merge.unparse import unparse
+
+        user_file = os.path.abspath(os.path.join(out_dir, n, "user.click"))
+        out.files[f"{n}/user.click"] = (
+            f"// User-level Click container of network {n}, written by certify merge. Do not edit.\n"
+            f"// Channels to the kernel master: {', '.join(c.endpoint for c in sp.channels)}.\n\n" + unparse(sp.user)
+        )
+        net = system.networks[n]
+        out.files[f"{n}/launch.sh"] = shell_script(net, sp, user_file)
+        out.executable.add(f"{n}/launch.sh")
+        out.files[f"{n}/certify-{n}.service"] = systemd_unit(net, sp, user_file)
+        master.plan["networks"][n]["user"] = {"config": user_file, "elements": sorted(sp.user.nodes)}
+    out.files["plan.json"] = json.dumps(master.plan, indent=1, sort_keys=True) + "\n"
+    out.summary = {
+        "networks": len(system.networks),
+        "elements": master.graph.number_of_nodes(),
+        "connections": master.graph.number_of_edges(),
+        "threads": master.plan["threads"],
+    }
+    out.ok = True
+    return out
+
+
+def write_files(out_dir: str, outcome: MergeOutcome) -> None:
+    """Write each file atomically (temporary file + rename) under ``out_dir``."""
+    for rel, text in sorted(outcome.files.items()):
+        path = os.path.join(out_dir, rel)
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        tmp = f"{path}.tmp{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if rel in outcome.executable:
+            os.chmod(tmp, 0o755)
+        os.replace(tmp, path)
