@@ -14,7 +14,6 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import Any
 
 from certify import __version__
 
