@@ -14,6 +14,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 from certify import __version__
 
@@ -213,6 +214,63 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+DEFAULT_SOCKET = "/run/certify/coordinator.sock"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from certify.coordinator import Coordinator, serve
+
+    coordinator = Coordinator(args.system, args.state, args.install_to or os.path.join(args.state, "installed"),
+                              db=args.db, target=args.target, policy_path=args.policy, allow_root=args.allow_root,
+                              source_root=args.source_root)
+    serve(coordinator, args.socket)
+    return EXIT_OK
+
+
+def _ask(socket_path: str, msg: dict[str, Any]) -> dict[str, Any]:
+    import socket
+
+    from certify.protocol import ProtocolError, read_message, send_message
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(socket_path)
+            send_message(sock, msg)
+            return read_message(sock, timeout=600)
+    except (OSError, ProtocolError) as exc:
+        raise UsageError(f"certify: error: cannot talk to the coordinator at {socket_path}: {exc}") from None
+
+
+def _verdict(reply: dict[str, Any], what: str) -> int:
+    for line in reply.get("messages", []):
+        _err(str(line))
+    verdict = reply.get("verdict")
+    if verdict == "accepted":
+        _write(f"accepted: {what} network {reply.get('network')}\n")
+        return EXIT_OK
+    if verdict == "refused":
+        _err(f"certify: refused: network {reply.get('network', '?')} was not {what}")
+        return 1
+    return EXIT_BAD_INPUT
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    from merge.frontend import read_config_file
+
+    text = read_config_file(args.config)
+    msg: dict[str, Any] = {"version": 1, "op": "install", "config": text, "name": args.config}
+    if args.network:
+        msg["network"] = args.network
+    return _verdict(_ask(args.socket, msg), "installed")
+
+
+def cmd_uninstall(args: argparse.Namespace) -> int:
+    msg: dict[str, Any] = {"version": 1, "op": "uninstall"}
+    if args.network:
+        msg["network"] = args.network
+    return _verdict(_ask(args.socket, msg), "uninstalled")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="certify", description="Safety verifier and element certification for the Click modular router.")
     p.add_argument("--version", action="version", version=f"certify {__version__}")
@@ -281,6 +339,29 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("old", metavar="OLD")
     q.add_argument("new", metavar="NEW")
     pd.set_defaults(func=cmd_db)
+
+    sock_default = os.environ.get("CERTIFY_SOCKET", DEFAULT_SOCKET)
+    ps = sub.add_parser("serve", help="run the coordinator: the only process that installs the shared Click",
+                        description="Serve install requests on a Unix socket; see README.")
+    ps.add_argument("--system", required=True, metavar="SYSTEM")
+    ps.add_argument("--db", metavar="DB", help="certified-element database (enables the partition)")
+    ps.add_argument("--socket", default=sock_default, metavar="PATH")
+    ps.add_argument("--state", required=True, metavar="DIR", help="where accepted configurations are kept")
+    ps.add_argument("--install-to", metavar="DIR", help="/click (kernel hot-swap) or a directory (default STATE/installed)")
+    ps.add_argument("--target", choices=["linuxmodule", "userlevel"], default="linuxmodule")
+    ps.add_argument("--policy", metavar="FILE")
+    ps.add_argument("--source-root", metavar="DIR")
+    ps.add_argument("--allow-root", action="store_true", help="let uid 0 install any network")
+    ps.set_defaults(func=cmd_serve)
+    pi = sub.add_parser("install", help="send a network's configuration to the coordinator")
+    pi.add_argument("config", metavar="CONFIG")
+    pi.add_argument("--socket", default=sock_default, metavar="PATH")
+    pi.add_argument("--network", metavar="NAME", help="needed when your uid owns several networks")
+    pi.set_defaults(func=cmd_install)
+    pu = sub.add_parser("uninstall", help="remove a network's configuration")
+    pu.add_argument("--socket", default=sock_default, metavar="PATH")
+    pu.add_argument("--network", metavar="NAME")
+    pu.set_defaults(func=cmd_uninstall)
 
     pr = sub.add_parser("rules", help="print the rule catalog")
     pr.set_defaults(func=cmd_rules)
