@@ -287,6 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--expand-vars", action="store_true", help="with --flatten, substitute global define()d variables")
     pp.add_argument("--json", action="store_true", help="print the graph as JSON")
     pp.set_defaults(func=cmd_parse)
+
+    from certify.element_cmd import add_parser as add_element_parser
+
+    add_element_parser(sub)
     pm = sub.add_parser(
         "merge",
         help="check virtual networks and merge them into one master configuration",
@@ -376,7 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         args = build_parser().parse_args(argv)
-        return int(args.func(args))
+        run = getattr(args, "func", None) or args.run  # `certify element` sets run
+        return int(run(args))
     except UsageError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT

@@ -1,0 +1,325 @@
+"""The analysis of one element file: parse once, walk once, attribute findings to element classes.
+
+Pipeline (each step plain data to plain data):
+1. parse the file (:mod:`analyzers.frontend`) and scan the own files' text
+   (:mod:`analyzers.conditionals`, :mod:`analyzers.suppressions`);
+2. discover element classes (:mod:`analyzers.discovery`) and walk, once each,
+   every method they define and every function those reach, running all checks
+   in one walk per function (:mod:`analyzers.walker`); the calls form a networkx
+   call graph;
+3. per exported element class: resolve virtual calls on ``this`` against its
+   own overrides, take what its packet-path methods reach (the packet path) and
+   what its configuration methods reach besides (config time), attach each
+   function's hits with the shortest call path from an entry, add file-level
+   facts (parse errors, requirements, kernel headers, kernel-only regions);
+4. apply audited suppressions across the file's elements, then decide verdicts.
+A crash while attributing one element makes that element ``error``; a crash
+before (discovery, graph) makes every exported element of the file ``error``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import time
+from collections import defaultdict
+from typing import Any
+
+import networkx as nx
+
+from analyzers.checks import all_checks
+from analyzers.conditionals import Region, SourceFacts, scan
+from analyzers.discovery import (
+    CONFIG_METHODS,
+    PACKET_METHODS,
+    all_method_definitions,
+    definitions_named,
+    element_classes,
+    element_info,
+    lookup_order,
+    methods,
+    resolve,
+)
+from analyzers.frontend import Node, Parsed, ParseOptions, declarations_in, parse, system_include_dirs
+from analyzers.policy import Policy
+from analyzers.report import ElementReport, FileResult
+from analyzers.rules import BY_ID
+from analyzers.suppressions import Suppression, scan_suppressions
+from analyzers.walker import FUNCTION_KINDS, FunctionContext, Hit, Walker, display_name, function_id
+from certify.findings import Finding
+
+MAX_FUNCTIONS = 5000
+MAX_PARSE_ERRORS = 10
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def own_files(parsed: Parsed) -> list[str]:
+    """The file and the headers beside it that it includes directly."""
+    here = os.path.dirname(parsed.path)
+    out = [parsed.path]
+    for _src, inc in parsed.included:
+        p = os.path.abspath(inc)
+        if os.path.dirname(p) == here and p not in out:
+            out.append(p)
+    return out
+
+
+def _finding(hit: Hit, element: str, policy: Policy, path: tuple[str, ...] = ()) -> Finding:
+    rule = BY_ID[hit.rule]
+    fields: dict[str, str] = defaultdict(str, symbol=hit.symbol, element=element)
+    fields.update(dict(hit.detail))
+    return Finding(hit.file, hit.line, hit.column, hit.rule, rule.message.format_map(fields), policy.severity(hit.rule),
+                   hit.symbol, element, "", path)
+
+
+class Graph:
+    """The walked functions of one file, their hits, and the call graph."""
+
+    def __init__(self) -> None:
+        self.g: nx.DiGraph = nx.DiGraph()
+        self.defs: dict[str, Node] = {}
+        self.hits: dict[str, list[Hit]] = {}
+        self.names: dict[str, str] = {}
+
+    def build(self, roots: list[Node], policy: Policy, own: frozenset[str]) -> None:
+        walker = Walker(all_checks())
+        work = list(reversed(roots))
+        while work:
+            d = work.pop()
+            fid = function_id(d)
+            if fid in self.defs:
+                continue
+            if len(self.defs) >= MAX_FUNCTIONS:
+                raise RuntimeError(f"call graph larger than {MAX_FUNCTIONS} functions")
+            ctx = FunctionContext(d, policy, own)
+            walker.walk_function(ctx)
+            self.defs[fid] = d
+            self.names[fid] = display_name(d)
+            self.hits[fid] = sorted(set(ctx.hits), key=lambda h: (h.file, h.line, h.column, h.rule))
+            self.g.add_node(fid)
+            for c in ctx.calls:
+                if not self.g.has_edge(fid, c.callee):
+                    self.g.add_edge(fid, c.callee, site=(c.file, c.line, c.column))
+            work.extend(reversed(ctx.to_walk))
+
+
+def _reach(g: nx.DiGraph, entries: list[str]) -> dict[str, list[str]]:
+    """For every node reached from ``entries``, the shortest path from the first entry reaching it."""
+    paths: dict[str, list[str]] = {}
+    for e in entries:
+        if e in g:
+            for node, p in nx.single_source_shortest_path(g, e).items():
+                paths.setdefault(node, p)
+    return paths
+
+
+def _file_hits(parsed: Parsed, facts: dict[str, SourceFacts], policy: Policy, opts: ParseOptions) -> list[Hit]:
+    hits: list[Hit] = []
+    for d in parsed.diagnostics[:MAX_PARSE_ERRORS]:
+        hits.append(Hit("KS001", os.path.abspath(d.file), d.line, d.column, "", (("detail", f"{d.severity}: {d.message}"),)))
+    if len(parsed.diagnostics) > MAX_PARSE_ERRORS:
+        d = parsed.diagnostics[MAX_PARSE_ERRORS]
+        more = len(parsed.diagnostics) - MAX_PARSE_ERRORS
+        hits.append(Hit("KS001", os.path.abspath(d.file), d.line, d.column, "", (("detail", f"and {more} more errors"),)))
+    search = list(system_include_dirs()) + list(opts.includes)
+    if opts.click_root:
+        search.append(os.path.join(opts.click_root, "include"))
+    for f in facts.values():
+        for inc in f.includes:
+            if not inc.angled or inc.user is not True:  # only an include every user-level build makes
+                continue
+            if not any(fnmatch.fnmatch(inc.name, p) for p in policy.lists.get("kernel_header_names", [])):
+                continue
+            if not any(os.path.exists(os.path.join(d, inc.name)) for d in search):
+                hits.append(Hit("KS305", f.file, inc.line, 1, inc.name))
+        for word, line in f.requires:
+            if word in ("linuxmodule", "bsdmodule"):
+                hits.append(Hit("KS306", f.file, line, 1, word))
+            elif word in ("userlevel", "ns"):
+                hits.append(Hit("KS307", f.file, line, 1, word))
+    return hits
+
+
+def _region_hits(region: Region, graph: Graph, extents: list[tuple[str, int, int]]) -> list[tuple[str, Hit]]:
+    """KS304 hits for a kernel-only region: (id of the walked function it is in, or '' for the whole element, hit).
+
+    A region inside a function that was not walked (unreachable from any element method) gives none."""
+    detail = (("first", str(region.first)), ("last", str(region.last)))
+    hit = Hit("KS304", region.file, region.first, 1, f"lines {region.first}-{region.last}", detail)
+    inside = [fid for fid, d in graph.defs.items()
+              if d.extent[0] == region.file and d.extent[1] <= region.last and d.extent[2] >= region.first]
+    if inside:
+        return [(fid, hit) for fid in inside]
+    held = any(f == region.file and a <= region.first and b >= region.last for f, a, b in extents)
+    return [] if held else [("", hit)]
+
+
+def _element_report(name: str, cls: Node, graph: Graph, policy: Policy, file_hits: list[Hit],
+                    region_hits: list[tuple[str, Hit]]) -> ElementReport:
+    order = lookup_order(cls)
+    rep = ElementReport(name, cls.file, cls.line, info=element_info(order))
+    g = graph.g.copy()
+    extra: dict[str, list[Hit]] = defaultdict(list)
+    for node in [n for n in g if isinstance(n, str) and n.startswith("vthis:")]:
+        method = node[6:]
+        targets, missing = resolve(order, method)
+        for t in targets:
+            g.add_edge(node, function_id(t))
+        element_default = not targets and not missing and policy.matches("allowed_api", f"Element::{method}")
+        if missing or (not targets and not element_default):
+            for pred in g.predecessors(node):
+                f, line, col = g.edges[pred, node]["site"]
+                extra[pred].append(Hit("KS405", f, line, col, f"{name}::{method}"))
+    packet = []
+    for m in PACKET_METHODS:
+        defs, missing = resolve(order, m)
+        packet += [function_id(d) for d in defs]
+        for decl in missing:  # a packet method whose body is in another file: not analyzed here, never kernel
+            f = _finding(Hit("KS303", decl.file, decl.line, decl.column, decl.qualified_name()), name, policy, ())
+            rep.findings.append(f)
+            rep.unresolved.append((f, decl.usr))
+    config = [function_id(d) for m in CONFIG_METHODS for d in definitions_named(order, m)]
+    config += [function_id(d) for d in all_method_definitions(order) if d.kind in ("CONSTRUCTOR", "DESTRUCTOR")]
+    on_packet = _reach(g, packet)
+    on_config = {k: v for k, v in _reach(g, config).items() if k not in on_packet}
+    for fid_paths, sink in ((on_packet, rep.findings), (on_config, rep.config_findings)):
+        for fid, chain in fid_paths.items():
+            names = tuple(graph.names[x] for x in chain if x in graph.names)
+            for h in graph.hits.get(fid, []) + extra.get(fid, []):
+                # a crash anywhere in the element's code makes the verdict an error
+                f = _finding(h, name, policy, names)
+                (rep.findings if h.rule == "KS002" else sink).append(f)
+                usr = dict(h.detail).get("usr")
+                if usr and sink is rep.findings and h.rule == "KS303":
+                    rep.unresolved.append((f, usr))
+    for fid, h in region_hits:
+        if fid == "" or fid in on_packet:
+            names = tuple(graph.names[x] for x in on_packet.get(fid, []) if x in graph.names)
+            rep.findings.append(_finding(h, name, policy, names))
+        elif fid in on_config:
+            rep.config_findings.append(_finding(h, name, policy))
+    rep.findings.extend(_finding(h, name, policy) for h in file_hits)
+    for klass in order:
+        for meth in methods(klass):
+            if meth.spelling not in rep.overrides:
+                defs, missing = resolve(order, meth.spelling)
+                rep.overrides[meth.spelling] = [function_id(d) for d in defs] + ["?" + d.usr for d in missing]
+    if any(g.has_edge(a, b) for a in on_packet for b in config if a in g):
+        rep.notes.append("the packet path calls a configuration-time method")
+    return rep
+
+
+def unique_findings(findings: list[Finding]) -> list[Finding]:
+    """One finding per rule and place (the one with the shortest call path), sorted."""
+    best: dict[tuple[str, str, int, int, str], Finding] = {}
+    for f in findings:
+        key = (f.rule, f.file, f.line, f.column, f.symbol)
+        if key not in best or len(f.path) < len(best[key].path):
+            best[key] = f
+    return sorted(best.values())
+
+
+def _apply_suppressions(reports: list[ElementReport], supps: list[Suppression], policy: Policy) -> None:
+    used: set[Suppression] = set()
+    for rep in reports:
+        for attr in ("findings", "config_findings"):
+            kept = []
+            for f in getattr(rep, attr):
+                s = next((s for s in supps if not s.problem and s.file == f.file and s.target == f.line and f.rule in s.rules),
+                         None)
+                if s is None:
+                    kept.append(f)
+                else:
+                    used.add(s)
+                    rep.suppressed.append(dict(s.to_json(), rule=f.rule, finding_line=f.line))
+            setattr(rep, attr, kept)
+    for s in supps:
+        if s.problem:
+            hit = Hit("KS004", s.file, s.line, s.column, ",".join(s.rules), (("detail", s.problem),))
+        elif s not in used:
+            hit = Hit("KS003", s.file, s.line, s.column, ",".join(s.rules), (("rule_id", ",".join(s.rules)),))
+        else:
+            continue
+        for rep in reports:
+            rep.findings.append(_finding(hit, rep.cls, policy))
+
+
+def analyze_file(path: str, opts: ParseOptions, policy: Policy, kernel_mode: bool = True, index: Any = None) -> FileResult:
+    """Analyze one element source file; raises OSError only when it cannot be read."""
+    text = _read(path)
+    parsed = parse(path, opts, index)
+    t0 = time.perf_counter()
+    result = FileResult(os.path.abspath(path), parse_seconds=parsed.seconds, errors=len(parsed.diagnostics))
+    own = own_files(parsed)
+    facts = {f: scan(f, text if f == parsed.path else _read(f)) for f in own}
+    exports = [(cls, f, line) for f in own for cls, line in facts[f].exports]
+    supps = [s for f in own for s in scan_suppressions(f, _read(f), policy.unsuppressible)]
+    file_hits = _file_hits(parsed, facts, policy, opts)
+    reports: list[ElementReport] = []
+    try:
+        assert parsed.root is not None
+        declarations = declarations_in(parsed.root, own)
+        classes = element_classes(declarations)
+        graph = Graph()
+        roots = [d for cls in classes.values() for d in all_method_definitions(lookup_order(cls))]
+        graph.build(roots, policy, frozenset(own))
+        result.functions = len(graph.defs)
+        result.hits = {k: list(v) for k, v in graph.hits.items()}
+        result.names = dict(graph.names)
+        result.edges = [(a, b, d["site"]) for a, b, d in graph.g.edges(data=True)]
+        extents = [n.extent for n in declarations if n.kind in FUNCTION_KINDS and n.is_definition()]
+        region_hits: list[tuple[str, Hit]] = []
+        if kernel_mode:
+            for f in own:
+                for r in facts[f].kernel_only:
+                    if r.code:
+                        region_hits.extend(_region_hits(r, graph, extents))
+    except Exception as e:  # discovery or graph failed: every exported element is an error
+        for cls_name, f, line in exports:
+            rep = ElementReport(cls_name, f, line)
+            rep.findings.append(_finding(Hit("KS002", f, line, 1, cls_name, (("detail", f"{type(e).__name__}: {e}"),)),
+                                         cls_name, policy))
+            rep.findings.extend(_finding(h, cls_name, policy) for h in file_hits)
+            reports.append(rep)
+        classes = {}
+    else:
+        for cls_name, f, line in exports:
+            cls = classes.get(cls_name)
+            try:
+                if cls is None:
+                    rep = ElementReport(cls_name, f, line)
+                    rep.findings.append(_finding(Hit("KS005", f, line, 1, cls_name), cls_name, policy))
+                    rep.findings.extend(_finding(h, cls_name, policy) for h in file_hits)
+                    rep.findings.extend(_finding(h, cls_name, policy) for fid, h in region_hits if fid == "")
+                else:
+                    rep = _element_report(cls_name, cls, graph, policy, file_hits, region_hits)
+            except Exception as e:
+                rep = ElementReport(cls_name, f, line)
+                rep.findings.append(_finding(Hit("KS002", f, line, 1, cls_name, (("detail", f"{type(e).__name__}: {e}"),)),
+                                             cls_name, policy))
+            reports.append(rep)
+    if not kernel_mode:
+        for rep in reports:
+            rep.notes.append("user-level mode: kernel-only code was not considered")
+    else:
+        for rep in reports:
+            rep.notes.append("kernel mode: analyzed from the user-level parse (no kernel headers); "
+                             "kernel-only code is fail-closed (KS304)")
+    if parsed.diagnostics:
+        for rep in reports:
+            rep.notes.append(f"{len(parsed.diagnostics)} parse errors: not certifiable for the kernel (KS001)")
+    _apply_suppressions(reports, supps, policy)
+    for rep in reports:
+        rep.source = parsed.path
+        rep.findings = unique_findings(rep.findings)
+        rep.config_findings = unique_findings(rep.config_findings)
+        rep.decide(policy)
+    if not reports:
+        result.findings = [_finding(h, "", policy) for h in file_hits]
+    result.elements = reports
+    result.analysis_seconds = time.perf_counter() - t0
+    return result

@@ -1,0 +1,97 @@
+"""Running the analysis over many files in worker processes.
+
+libclang is not thread-safe, a crash inside it kills the process, and cursors
+cannot be pickled; so every file is analyzed in a worker process (one
+``clang.cindex.Index`` per worker) that returns plain data
+(:class:`analyzers.report.FileResult`).  Files are distributed over ``jobs``
+processes.  When a worker dies, the pool is broken and the files still pending
+are re-run one per fresh process, so the file that kills its worker is
+identified: it gets an analysis-error result (KS002 for each element its text
+exports), and the run goes on.  The parent never creates an Index; it links the
+files' results (:mod:`analyzers.crossfile`) once all are back.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from analyzers.analysis import analyze_file
+from analyzers.conditionals import scan
+from analyzers.crossfile import link
+from analyzers.frontend import ParseOptions
+from analyzers.policy import Policy, load_policy
+from analyzers.report import ElementReport, FileResult
+from analyzers.rules import BY_ID
+from certify.findings import Finding
+
+_STATE: dict[str, Any] = {}
+
+
+def _init(policy_path: str | None) -> None:
+    import clang.cindex as ci
+
+    _STATE["index"] = ci.Index.create()
+    _STATE["policy"] = load_policy(policy_path)
+
+
+def _work(path: str, opts: ParseOptions, kernel_mode: bool) -> FileResult:
+    try:
+        return analyze_file(path, opts, _STATE["policy"], kernel_mode, _STATE["index"])
+    except OSError:
+        raise
+    except Exception as e:  # an analyzer bug: an error result for this file, never a pass
+        return failed_result(path, _STATE["policy"], f"{type(e).__name__}: {e}")
+
+
+def failed_result(path: str, policy: Policy, detail: str) -> FileResult:
+    """The result of a file whose analysis failed: every element its text exports is an error."""
+    result = FileResult(os.path.abspath(path))
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            exports = scan(result.file, f.read()).exports
+    except OSError:
+        exports = []
+    rule = BY_ID["KS002"]
+    for cls, line in exports:
+        rep = ElementReport(cls, result.file, line, source=result.file)
+        rep.findings.append(Finding(result.file, line, 1, "KS002", rule.message.format(detail=detail),
+                                    policy.severity("KS002"), cls, cls))
+        rep.decide(policy)
+        result.elements.append(rep)
+    if not exports:
+        result.findings.append(Finding(result.file, 1, 1, "KS002", rule.message.format(detail=detail),
+                                       policy.severity("KS002")))
+    return result
+
+
+def analyze_paths(paths: Sequence[str], opts: ParseOptions, policy_path: str | None = None, kernel_mode: bool = True,
+                  jobs: int | None = None) -> list[FileResult]:
+    """Analyze every file; results in the order of ``paths``.  Raises OSError for an unreadable file."""
+    policy = load_policy(policy_path)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(paths) or 1))
+    ctx = multiprocessing.get_context("fork")
+    results: dict[int, FileResult] = {}
+    pending = list(range(len(paths)))
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init, initargs=(policy_path,)) as pool:
+        futures: dict[int, Future[FileResult]] = {i: pool.submit(_work, paths[i], opts, kernel_mode) for i in pending}
+        broken = False
+        for i, fut in futures.items():
+            try:
+                results[i] = fut.result()
+            except BrokenProcessPool:
+                broken = True
+    if broken:
+        for i in [i for i in range(len(paths)) if i not in results]:
+            with ProcessPoolExecutor(1, mp_context=ctx, initializer=_init, initargs=(policy_path,)) as solo:
+                try:
+                    results[i] = solo.submit(_work, paths[i], opts, kernel_mode).result()
+                except BrokenProcessPool:
+                    results[i] = failed_result(paths[i], policy, "the analysis process died (libclang crash)")
+    ordered = [results[i] for i in range(len(paths))]
+    link(ordered, policy)
+    return ordered

@@ -1,0 +1,464 @@
+"""The libclang front end: the only module that imports ``clang.cindex``.
+
+It decides how a C++ element file is parsed and what the checks may see of it.
+
+Parsing: one translation unit per file, parsed once, in user-level mode
+(``-DCLICK_USERLEVEL``) with Click's include directories (``--click-root``: its
+``include/``, the root itself for ``"elements/..."`` includes, and the file's
+own directory), or with the flags of the file's entry in a
+``compile_commands.json`` (``-p``), plus ``-I``/``-D`` passthrough, the system
+C++ include directories (the PyPI wheel lacks the compiler's builtin headers;
+they are taken from ``cc -E -Wp,-v -x c++ -``) and ``-ferror-limit=0``.  Error
+and Fatal diagnostics are recorded: they make the file not certifiable.
+
+Kernel mode is not parsed: without kernel headers Click's own
+``config-linuxmodule.h`` alone gives about a hundred errors.  Code that only the
+kernel build compiles is found by :mod:`analyzers.conditionals` and treated as a
+fail-closed region (docs/analyzers.md has the measurements).
+
+What checks see: :class:`Node`, a small typed view of a cursor (kind name,
+spelling, expansion location, referenced declaration, definition, children,
+tokens, a few type facts).  Nothing here knows about rules.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import json
+import os
+import shlex
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import clang.cindex as ci
+
+# kinds of types that are integers, as far as the casts check is concerned
+_INTEGER_TYPE_KINDS = frozenset(
+    getattr(ci.TypeKind, k)
+    for k in (
+        "BOOL CHAR_U UCHAR CHAR16 CHAR32 USHORT UINT ULONG ULONGLONG UINT128 CHAR_S SCHAR WCHAR SHORT INT "
+        "LONG LONGLONG INT128 ENUM"
+    ).split()
+)
+_BYTE_TYPE_KINDS = frozenset(getattr(ci.TypeKind, k) for k in ("CHAR_U", "UCHAR", "CHAR_S", "SCHAR", "VOID"))
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    file: str
+    line: int
+    column: int
+    severity: str  # "error" or "fatal"
+    message: str
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    click_root: str | None = None
+    build_dir: str | None = None
+    includes: tuple[str, ...] = ()
+    defines: tuple[str, ...] = ()
+    extra_args: tuple[str, ...] = ()
+
+
+@dataclass
+class Parsed:
+    """One parsed file: its root node, diagnostics, and the arguments used."""
+
+    path: str
+    args: list[str]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    root: Node | None = None
+    seconds: float = 0.0
+    included: list[tuple[str, str]] = field(default_factory=list)  # (spelled name, resolved path)
+
+
+@functools.lru_cache(maxsize=1)
+def system_include_dirs() -> tuple[str, ...]:
+    """The C++ compiler's ``#include <...>`` search list, or () when no compiler is found."""
+    for cc in (os.environ.get("CXX", ""), "c++", "cc", "g++", "clang++"):
+        if not cc:
+            continue
+        try:
+            r = subprocess.run([cc, "-E", "-Wp,-v", "-x", "c++", "-"], input=b"", capture_output=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        dirs: list[str] = []
+        on = False
+        for line in r.stderr.decode(errors="replace").splitlines():
+            if line.startswith("#include <...> search starts here"):
+                on = True
+            elif line.startswith("End of search list"):
+                break
+            elif on and line.startswith(" "):
+                dirs.append(os.path.normpath(line.strip().split(" (")[0]))
+        if dirs:
+            return tuple(dirs)
+    return ()
+
+
+def _from_compile_commands(build_dir: str, path: str) -> list[str] | None:
+    """The flags (without compiler, output and input) of ``path``'s entry, or None when it has none."""
+    db_path = os.path.join(build_dir, "compile_commands.json")
+    with open(db_path, encoding="utf-8") as f:
+        entries = json.load(f)
+    want = os.path.realpath(path)
+    for e in entries:
+        directory = e.get("directory", build_dir)
+        if os.path.realpath(os.path.join(directory, e.get("file", ""))) != want:
+            continue
+        argv = e["arguments"] if "arguments" in e else shlex.split(e.get("command", ""))
+        out: list[str] = []
+        skip = False
+        for i, a in enumerate(argv[1:], 1):
+            if skip:
+                skip = False
+                continue
+            if a in ("-c", "-MD", "-MMD", "-MP"):
+                continue
+            if a in ("-o", "-MF", "-MT", "-MQ"):
+                skip = True
+                continue
+            if os.path.realpath(os.path.join(directory, a)) == want:
+                continue
+            if a.startswith("-I") and len(a) > 2:
+                a = "-I" + os.path.normpath(os.path.join(directory, a[2:]))
+            elif i > 1 and argv[i - 1] in ("-I", "-isystem", "-include", "-iquote"):
+                a = os.path.normpath(os.path.join(directory, a))
+            out.append(a)
+        return out
+    return None
+
+
+def build_args(path: str, opts: ParseOptions) -> list[str]:
+    """The clang arguments for ``path``: user-level Click plus passthrough and system includes."""
+    args = ["-x", "c++", "-std=gnu++14", "-ferror-limit=0", "-DCLICK_USERLEVEL=1", "-DHAVE_CONFIG_H"]
+    from_db = _from_compile_commands(opts.build_dir, path) if opts.build_dir else None
+    if from_db is not None:
+        args = ["-x", "c++", "-ferror-limit=0"] + from_db
+    args += [f"-D{d}" for d in opts.defines]
+    args += [f"-I{i}" for i in opts.includes]
+    if opts.click_root:
+        root = os.path.abspath(opts.click_root)
+        args += [f"-I{os.path.join(root, 'include')}", f"-I{root}"]
+    args.append(f"-I{os.path.dirname(os.path.abspath(path))}")
+    args += list(opts.extra_args)
+    for d in system_include_dirs():
+        args += ["-isystem", d]
+    return args
+
+
+_SEVERITY = {ci.Diagnostic.Error: "error", ci.Diagnostic.Fatal: "fatal"}
+
+
+def parse(path: str, opts: ParseOptions, index: ci.Index | None = None) -> Parsed:
+    """Parse ``path`` once; raises OSError when it cannot be read, never on C++ errors."""
+    with open(path, "rb"):
+        pass
+    args = build_args(path, opts)
+    idx = index or ci.Index.create()
+    t0 = time.perf_counter()
+    tu = idx.parse(path, args=args, options=ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD)
+    result = Parsed(path=os.path.abspath(path), args=args, seconds=time.perf_counter() - t0)
+    for d in tu.diagnostics:
+        if d.severity in _SEVERITY:
+            loc = d.location
+            name = loc.file.name if loc.file else path
+            result.diagnostics.append(Diagnostic(name, loc.line, loc.column, _SEVERITY[d.severity], d.spelling))
+    for inc in tu.get_includes():
+        if inc.depth == 1 and inc.include is not None:
+            result.included.append((inc.source.name, inc.include.name))
+    result.root = Node(tu.cursor, tu)
+    return result
+
+
+class TypeView:
+    """The facts of a clang type that checks use."""
+
+    __slots__ = ("_t",)
+
+    def __init__(self, t: ci.Type) -> None:
+        self._t = t
+
+    @property
+    def spelling(self) -> str:
+        return str(self._t.spelling)
+
+    @property
+    def kind(self) -> str:
+        return str(self._t.kind.name)
+
+    @property
+    def canonical(self) -> TypeView:
+        return TypeView(self._t.get_canonical())
+
+    def is_const(self) -> bool:
+        """True for a const type, or an array of const elements (a constant table)."""
+        t = self._t.get_canonical()
+        while t.kind in (ci.TypeKind.CONSTANTARRAY, ci.TypeKind.INCOMPLETEARRAY, ci.TypeKind.VARIABLEARRAY):
+            if t.is_const_qualified():  # libclang puts an array's element const on the array type
+                return True
+            t = t.element_type
+        return bool(t.is_const_qualified())
+
+    def is_integer(self) -> bool:
+        return self._t.get_canonical().kind in _INTEGER_TYPE_KINDS
+
+    def is_pointer(self) -> bool:
+        return self._t.get_canonical().kind == ci.TypeKind.POINTER
+
+    def is_reference(self) -> bool:
+        return self._t.get_canonical().kind in (ci.TypeKind.LVALUEREFERENCE, ci.TypeKind.RVALUEREFERENCE)
+
+    def is_function_pointer(self) -> bool:
+        t = self._t.get_canonical()
+        if t.kind in (ci.TypeKind.POINTER, ci.TypeKind.LVALUEREFERENCE, ci.TypeKind.MEMBERPOINTER):
+            t = t.get_pointee().get_canonical()
+        return t.kind in (ci.TypeKind.FUNCTIONPROTO, ci.TypeKind.FUNCTIONNOPROTO)
+
+    def is_variable_array(self) -> bool:
+        return self._t.get_canonical().kind in (ci.TypeKind.VARIABLEARRAY, ci.TypeKind.DEPENDENTSIZEDARRAY)
+
+    def points_to_bytes(self) -> bool:
+        """A pointer to (const) char, unsigned char, uint8_t or void: a view of raw bytes."""
+        t = self._t.get_canonical()
+        return t.kind == ci.TypeKind.POINTER and t.get_pointee().get_canonical().kind in _BYTE_TYPE_KINDS
+
+    def declaration(self) -> Node | None:
+        t = self._t.get_canonical()
+        while t.kind in (ci.TypeKind.POINTER, ci.TypeKind.LVALUEREFERENCE, ci.TypeKind.RVALUEREFERENCE):
+            t = t.get_pointee().get_canonical()
+        d = t.get_declaration()
+        return None if d is None or d.kind == ci.CursorKind.NO_DECL_FOUND else Node(d, None)
+
+
+class Node:
+    """A read-only view of one libclang cursor."""
+
+    __slots__ = ("_c", "_tu")
+
+    def __init__(self, c: ci.Cursor, tu: ci.TranslationUnit | None) -> None:
+        self._c = c
+        self._tu = tu
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Node) and self._c == other._c
+
+    def __hash__(self) -> int:
+        return hash(self._c.hash)
+
+    def __repr__(self) -> str:
+        return f"<Node {self.kind} {self.spelling!r} {self.file}:{self.line}>"
+
+    @property
+    def kind(self) -> str:
+        try:
+            return str(self._c.kind.name)
+        except ValueError:  # a cursor kind this libclang build knows but the bindings do not
+            return "UNKNOWN_KIND"
+
+    @property
+    def spelling(self) -> str:
+        return str(self._c.spelling or "")
+
+    @property
+    def usr(self) -> str:
+        return str(self._c.get_usr() or "")
+
+    @property
+    def file(self) -> str:
+        f = self._c.location.file
+        return os.path.abspath(f.name) if f else ""
+
+    @property
+    def line(self) -> int:
+        return int(self._c.location.line)
+
+    @property
+    def column(self) -> int:
+        return int(self._c.location.column)
+
+    @property
+    def extent(self) -> tuple[str, int, int]:
+        """(file, first line, last line) of the cursor's extent."""
+        e = self._c.extent
+        f = e.start.file
+        return (os.path.abspath(f.name) if f else "", int(e.start.line), int(e.end.line))
+
+    @property
+    def type(self) -> TypeView:
+        return TypeView(self._c.type)
+
+    @property
+    def result_type(self) -> TypeView:
+        return TypeView(self._c.result_type)
+
+    def _wrap(self, c: ci.Cursor | None) -> Node | None:
+        if c is None or c.kind.is_invalid():
+            return None
+        return Node(c, self._tu)
+
+    @property
+    def referenced(self) -> Node | None:
+        return self._wrap(self._c.referenced)
+
+    @property
+    def definition(self) -> Node | None:
+        return self._wrap(self._c.get_definition())
+
+    @property
+    def semantic_parent(self) -> Node | None:
+        return self._wrap(self._c.semantic_parent)
+
+    @property
+    def lexical_parent(self) -> Node | None:
+        return self._wrap(self._c.lexical_parent)
+
+    def children(self) -> list[Node]:
+        return [Node(c, self._tu) for c in self._c.get_children()]
+
+    def tokens(self) -> list[str]:
+        return [t.spelling for t in self._c.get_tokens()]
+
+    def is_definition(self) -> bool:
+        return bool(self._c.is_definition())
+
+    def is_virtual(self) -> bool:
+        return self.kind in ("CXX_METHOD", "DESTRUCTOR") and bool(self._c.is_virtual_method())
+
+    def is_pure_virtual(self) -> bool:
+        return self.kind == "CXX_METHOD" and bool(self._c.is_pure_virtual_method())
+
+    def is_const_method(self) -> bool:
+        return self.kind == "CXX_METHOD" and bool(self._c.is_const_method())
+
+    def is_static_method(self) -> bool:
+        return self.kind == "CXX_METHOD" and bool(self._c.is_static_method())
+
+    def is_final(self) -> bool:
+        return any(c.kind == ci.CursorKind.CXX_FINAL_ATTR for c in self._c.get_children())
+
+    def storage(self) -> str:
+        try:
+            return str(self._c.storage_class.name)
+        except (ValueError, AttributeError):
+            return "INVALID"
+
+    def is_extern_c(self) -> bool:
+        """Declared inside an ``extern "C"`` block, or with C language linkage."""
+        p = self._c.lexical_parent
+        while p is not None and p.kind != ci.CursorKind.TRANSLATION_UNIT:
+            if p.kind == ci.CursorKind.LINKAGE_SPEC:
+                return True
+            p = p.lexical_parent
+        return False
+
+    def qualified_name(self) -> str:
+        """``Ns::Class::name`` (template arguments dropped); anonymous scopes are skipped."""
+        parts = [self.spelling]
+        p = self._c.semantic_parent
+        while p is not None and p.kind != ci.CursorKind.TRANSLATION_UNIT and not p.kind.is_invalid():
+            if p.spelling:
+                parts.append(p.spelling)
+            p = p.semantic_parent
+        return "::".join(reversed(parts))
+
+    def string_literal(self) -> str | None:
+        """The value of a string literal cursor (adjacent literals joined), else None."""
+        if self.kind != "STRING_LITERAL":
+            return None
+        out = []
+        for tok in self._c.get_tokens():
+            s = tok.spelling
+            if s.startswith('"') and s.endswith('"'):
+                out.append(s[1:-1])
+        return "".join(out) if out else self.spelling.strip('"')
+
+    def operator(self) -> str:
+        """The operator of a unary, binary or compound-assignment cursor, from its tokens ('' if unknown).
+
+        libclang 18 leaves these cursors' spelling empty; the operator is the first
+        token after the left operand's extent (binary) or the first or last token (unary).
+        """
+        toks = list(self._c.get_tokens())
+        if not toks:
+            return ""
+        if self.kind == "UNARY_OPERATOR":
+            first, last = toks[0].spelling, toks[-1].spelling
+            if first in ("++", "--", "&", "*", "-", "+", "!", "~"):
+                return first
+            return last if last in ("++", "--") else ""
+        kids = list(self._c.get_children())
+        if not kids:
+            return ""
+        end = kids[0].extent.end.offset
+        for t in toks:
+            if t.extent.start.offset >= end:
+                return str(t.spelling)
+        return ""
+
+
+def walk_preorder(node: Node) -> Iterator[Node]:
+    """Every cursor under ``node`` (itself included), depth first."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(n.children()))
+
+
+_DECLARATION_KINDS = frozenset(
+    getattr(ci.CursorKind, k)
+    for k in ("CLASS_DECL", "STRUCT_DECL", "CLASS_TEMPLATE", "FUNCTION_DECL", "CXX_METHOD", "CONSTRUCTOR", "DESTRUCTOR",
+              "FUNCTION_TEMPLATE", "CONVERSION_FUNCTION")
+)
+
+
+def declarations_in(root: Node, files: Sequence[str]) -> list[Node]:
+    """Class and function declarations written in ``files``, in source order.
+
+    Found from the files' own tokens (libclang annotates each token with its
+    cursor), which costs a few milliseconds, instead of visiting every
+    top-level declaration of the translation unit (thousands, from headers).
+    """
+    tu = root._tu
+    if tu is None:
+        return []
+    out: list[Node] = []
+    seen: set[int] = set()
+    for path in files:
+        f = tu.get_file(path)
+        size = os.path.getsize(path)
+        extent = ci.SourceRange.from_locations(ci.SourceLocation.from_offset(tu, f, 0),
+                                               ci.SourceLocation.from_offset(tu, f, size))
+        for c in _annotated_cursors(tu, extent):
+            if c.kind in _DECLARATION_KINDS and c.hash not in seen:
+                seen.add(c.hash)
+                out.append(Node(c, tu))
+    return out
+
+
+def _annotated_cursors(tu: ci.TranslationUnit, extent: ci.SourceRange) -> list[ci.Cursor]:
+    """The cursor of every token in ``extent``, annotated in one libclang call.
+
+    (``Token.cursor`` annotates one token per call, about 60 us each.)
+    """
+    memory = ctypes.POINTER(ci.Token)()
+    count = ctypes.c_uint()
+    ci.conf.lib.clang_tokenize(tu, extent, ctypes.byref(memory), ctypes.byref(count))
+    n = count.value
+    if n == 0:
+        return []
+    try:
+        cursors = (ci.Cursor * n)()
+        ci.conf.lib.clang_annotateTokens(tu, memory, n, ctypes.cast(cursors, ctypes.POINTER(ci.Cursor)))
+        out = []
+        for c in cursors:
+            c._tu = tu
+            out.append(c)
+        return out
+    finally:
+        ci.conf.lib.clang_disposeTokens(tu, memory, n)

@@ -1,0 +1,96 @@
+"""The plain data an analysis returns: one report per element class, and the verdict rule.
+
+The verdict of an element is decided from its packet-path findings only (config-time
+findings are reported beside them): the worst verdict class among them, in the
+order error > reject > userspace, each class taken from the policy; no finding
+of any class, and the element is ``kernel``.  Fail-closed rules (parse errors,
+unresolved symbols, kernel-only code, crashes) are findings like any other, so
+they can never leave an element ``kernel``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from analyzers.policy import Policy
+from analyzers.rules import BY_ID
+from certify.findings import Finding
+
+VERDICTS = ("kernel", "userspace", "reject", "error")
+_RANK = {"none": 0, "userspace": 1, "reject": 2, "error": 3}
+
+
+@dataclass
+class ElementReport:
+    cls: str
+    file: str
+    line: int
+    verdict: str = "kernel"
+    reasons: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    config_findings: list[Finding] = field(default_factory=list)
+    suppressed: list[dict[str, Any]] = field(default_factory=list)
+    info: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    source: str = ""  # the analyzed file (file and line are where the class is defined)
+    # for linking with other files of the same run (analyzers.crossfile): KS303 findings whose callee
+    # has a USR, and the definitions a virtual call on this element runs, by method name
+    unresolved: list[tuple[Finding, str]] = field(default_factory=list)
+    overrides: dict[str, list[str]] = field(default_factory=dict)
+
+    def decide(self, policy: Policy) -> None:
+        """Set verdict and reasons from the packet-path findings."""
+        worst = "none"
+        reasons: dict[str, str] = {}
+        counts: dict[str, int] = {}
+        for f in self.findings:
+            cls = policy.verdict_class(f.rule)
+            counts[f.rule] = counts.get(f.rule, 0) + 1
+            if cls != "none":
+                reasons[f.rule] = cls
+                if _RANK[cls] > _RANK[worst]:
+                    worst = cls
+        self.verdict = "kernel" if worst == "none" else worst
+        self.reasons = [
+            f"{cls}: {rid} {BY_ID[rid].symbol if rid in BY_ID else ''} ({counts[rid]} finding{'s' if counts[rid] != 1 else ''})"
+            for rid, cls in sorted(reasons.items(), key=lambda kv: (-_RANK[kv[1]], kv[0]))
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "class": self.cls,
+            "file": self.source or self.file,
+            "class_file": self.file,
+            "class_line": self.line,
+            "verdict": self.verdict,
+            "reasons": list(self.reasons),
+            "findings": [f.to_json() for f in self.findings],
+            "config_findings": [f.to_json() for f in self.config_findings],
+            "suppressed": list(self.suppressed),
+            "loops": [],
+            "cost": {},
+            "ports": self.info.get("port_count", ""),
+            "processing": self.info.get("processing", ""),
+            "class_name": self.info.get("class_name", self.cls),
+            "flow_code": self.info.get("flow_code", ""),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass
+class FileResult:
+    """Everything one worker returns for one file: plain, picklable data."""
+
+    file: str
+    elements: list[ElementReport] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # file-level, when the file has no element
+    parse_seconds: float = 0.0
+    analysis_seconds: float = 0.0
+    errors: int = 0  # Error/Fatal diagnostics
+    functions: int = 0  # function bodies walked
+    # the walked functions as plain data, for linking across files: hits and names by function id,
+    # and call edges (caller, callee, (file, line, column))
+    hits: dict[str, list[Any]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    edges: list[tuple[str, str, tuple[str, int, int]]] = field(default_factory=list)
