@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -70,8 +70,11 @@ def failed_result(path: str, policy: Policy, detail: str) -> FileResult:
 
 
 def analyze_paths(paths: Sequence[str], opts: ParseOptions, policy_path: str | None = None, kernel_mode: bool = True,
-                  jobs: int | None = None) -> list[FileResult]:
-    """Analyze every file; results in the order of ``paths``.  Raises OSError for an unreadable file."""
+                  jobs: int | None = None, progress: Callable[[int, int], None] | None = None) -> list[FileResult]:
+    """Analyze every file; results in the order of ``paths``.  Raises OSError for an unreadable file.
+
+    ``progress(done, total)`` is called as files finish.
+    """
     policy = load_policy(policy_path)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(paths) or 1))
     ctx = multiprocessing.get_context("fork")
@@ -80,11 +83,13 @@ def analyze_paths(paths: Sequence[str], opts: ParseOptions, policy_path: str | N
     with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init, initargs=(policy_path,)) as pool:
         futures: dict[int, Future[FileResult]] = {i: pool.submit(_work, paths[i], opts, kernel_mode) for i in pending}
         broken = False
-        for i, fut in futures.items():
+        for done, (i, fut) in enumerate(futures.items(), start=1):
             try:
                 results[i] = fut.result()
             except BrokenProcessPool:
                 broken = True
+            if progress is not None:
+                progress(done, len(paths))
     if broken:
         for i in [i for i in range(len(paths)) if i not in results]:
             with ProcessPoolExecutor(1, mp_context=ctx, initializer=_init, initargs=(policy_path,)) as solo:

@@ -119,7 +119,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from reports.sarif import to_sarif
 
     system = load_system(args.system)
-    db = Database(default_location(args.db))
+    db = Database(default_location(args.db, stock=True))
     policy = load_policy(args.policy)
     baseline = load_baseline(args.baseline) if args.baseline else None
     res = run_gate(system, db, policy, source_root=args.source_root, baseline=baseline)
@@ -211,6 +211,53 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if r.good:
         text += f"\nGood:\n    {r.good}\n"
     _write(text)
+    return EXIT_OK
+
+
+def cmd_library(args: argparse.Namespace) -> int:
+    import time
+
+    from element_db.library import certify_library
+    from element_db.store import Database, default_location
+
+    for d in args.dirs:
+        if not os.path.isdir(d):
+            raise UsageError(f"certify library: error: {d}: not a directory")
+    db = Database(default_location(args.db), create=True)
+    root = args.root or args.click_root or os.path.commonpath([os.path.abspath(d) for d in args.dirs])
+    tty = sys.stderr.isatty() and not args.no_progress
+    t0 = time.monotonic()
+    last = [-1]
+
+    def progress(done: int, total: int) -> None:
+        if args.no_progress:
+            return
+        if tty:
+            width = 30
+            fill = width * done // max(total, 1)
+            sys.stderr.write(f"\r[{'#' * fill}{' ' * (width - fill)}] {done}/{total} files")
+            if done == total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+        elif done == total or done * 10 // max(total, 1) != last[0]:
+            last[0] = done * 10 // max(total, 1)
+            _err(f"certify library: {done}/{total} files analyzed")
+
+    res = certify_library(args.dirs, db, os.path.abspath(root), args.click_root, args.policy, args.jobs or None,
+                          progress, args.force)
+    for line in res.skipped_names:
+        _err(f"certify library: warning: {line}")
+    totals: dict[str, int] = {v: 0 for v in ("kernel", "userspace", "reject", "error")}
+    lines = [f"{'directory':<28} {'kernel':>7} {'userspace':>9} {'reject':>7} {'error':>6}"]
+    for d in sorted(res.per_dir):
+        c = res.per_dir[d]
+        for v in totals:
+            totals[v] += c.get(v, 0)
+        lines.append(f"{d:<28} {c.get('kernel', 0):>7} {c.get('userspace', 0):>9} {c.get('reject', 0):>7} {c.get('error', 0):>6}")
+    lines.append(f"{'all':<28} {totals['kernel']:>7} {totals['userspace']:>9} {totals['reject']:>7} {totals['error']:>6}")
+    _write("\n".join(lines) + "\n")
+    _err(f"certify library: {res.analyzed} files analyzed, {res.skipped} unchanged, {res.records} records written "
+         f"to {db.path} in {time.monotonic() - t0:.1f} s")
     return EXIT_OK
 
 
@@ -314,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
         "1: fail; 2: bad input.",
     )
     pg.add_argument("--system", required=True, metavar="SYSTEM")
-    pg.add_argument("--db", metavar="DB", help="database directory (default: $CERTIFY_DB)")
+    pg.add_argument("--db", metavar="DB", help="database directory (default: $CERTIFY_DB, else the shipped stock database)")
     pg.add_argument("--policy", metavar="FILE", help="network policy extending the shipped default")
     pg.add_argument("--source-root", metavar="DIR", help="re-hash record sources under DIR (staleness)")
     pg.add_argument("--sarif", metavar="FILE", help="write SARIF 2.1.0")
@@ -324,6 +371,18 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--write-baseline", metavar="FILE", help="write the current problems as a baseline")
     pg.add_argument("-v", "--verbose", action="store_true", help="also print notes")
     pg.set_defaults(func=cmd_gate)
+
+    pl = sub.add_parser("library", help="certify every element under directories into the database",
+                        description="Find every exported element, certify it, record it; incremental.")
+    pl.add_argument("dirs", nargs="+", metavar="DIR")
+    pl.add_argument("--db", metavar="DB", help="database directory (default: $CERTIFY_DB)")
+    pl.add_argument("--click-root", metavar="DIR", help="a configured Click tree (headers for the analysis)")
+    pl.add_argument("--root", metavar="DIR", help="record source paths relative to DIR (default: --click-root)")
+    pl.add_argument("--policy", metavar="FILE", help="analyzer policy extending the shipped default")
+    pl.add_argument("-j", "--jobs", type=int, default=0, metavar="N", help="worker processes (default: CPUs)")
+    pl.add_argument("--no-progress", action="store_true", help="no progress output")
+    pl.add_argument("--force", action="store_true", help="re-analyze even unchanged files")
+    pl.set_defaults(func=cmd_library)
 
     pd = sub.add_parser("db", help="inspect the certified-element database")
     dsub = pd.add_subparsers(dest="db_command", metavar="COMMAND", parser_class=_Parser)

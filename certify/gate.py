@@ -126,6 +126,8 @@ def run_gate(
                 klass = d["klass"]
                 if klass in policy.forbidden_classes:
                     continue  # already refused by MN102
+                if klass in policy.device_classes:
+                    continue  # replaced by the platform's GRE decapsulation/encapsulation
                 st = res.statuses.get(klass)
                 if st is None:
                     st = db.status(klass, source_root, analyzer_version, policy_version)
@@ -137,7 +139,12 @@ def run_gate(
                 else:
                     res.classes.setdefault(klass, [])
         kept = []
+        seen: set[tuple[str, int, int, str, str]] = set()
         for f in found:
+            key = (f.file, f.line, f.column, f.rule, f.message)
+            if key in seen:  # one compound instantiated twice: one problem, written once
+                continue
+            seen.add(key)
             if baseline and f.severity == "error" and fingerprint(f) in baseline:
                 res.baselined.append(f)
             else:

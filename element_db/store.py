@@ -30,8 +30,12 @@ from merge.errors import ClickError, Location
 _CLASS = re.compile(r"[A-Za-z_@][A-Za-z0-9_@]*")
 
 
-def default_location(explicit: str | None) -> str:
-    path = explicit or os.environ.get("CERTIFY_DB")
+STOCK_DB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "stock")
+
+
+def default_location(explicit: str | None, stock: bool = False) -> str:
+    """--db, else $CERTIFY_DB, else (when ``stock``) the shipped database of the stock Click library."""
+    path = explicit or os.environ.get("CERTIFY_DB") or (STOCK_DB if stock and os.path.isdir(STOCK_DB) else None)
     if not path:
         raise ClickError(Location("certify", 0, 0), "no database: give --db DIR or set CERTIFY_DB")
     return path

@@ -116,7 +116,9 @@ def test_bad_input_is_exit_2(setup, tmp_path):
     env.pop("CERTIFY_DB", None)
     r = subprocess.run([sys.executable, "-m", "certify", "gate", "--system", str(ex / "system.yaml")],
                        capture_output=True, env=env)
-    assert r.returncode == 2 and b"give --db DIR or set CERTIFY_DB" in r.stderr
+    # no --db, no $CERTIFY_DB: the shipped database of the stock Click library
+    assert r.returncode == 0, r.stdout.decode()
+    assert "GA106: class Counter will run in network alice's user-level container" in r.stdout.decode()
 
 
 def test_sarif_is_valid_sarif_2_1_0(setup, tmp_path):

@@ -1,0 +1,175 @@
+"""Certify a library of element sources into the database, incrementally.
+
+Decides which files need analysis and what each record says:
+
+* the element files are the ``.cc`` files under the given directories whose
+  text exports an element (``EXPORT_ELEMENT``); a file's sources are the
+  ``.cc`` and the ``.hh`` beside it, named by path relative to ``root`` (the
+  Click tree for a Click library), each with its sha256;
+* a file is skipped when the database already holds fresh records for it: the
+  same sources with the same hashes, made by this analyzer version under this
+  policy -- a re-run over an unchanged tree analyzes nothing;
+* the rest is analyzed in worker processes (:mod:`analyzers.engine`); every
+  element class becomes one record: its verdict, reasons, findings (paths
+  relative to ``root``; no source text), port metadata and suppressions;
+* when two files define the same Click class name (a user-level and a kernel
+  FromDevice), the record holds both sources and the worse verdict, with each
+  variant's reasons: the database never claims more than the weakest variant.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from certify import __version__
+from element_db.record import make_record, now, sha256_file
+from element_db.store import Database
+
+ANALYZER_VERSION = f"certify-analyzers {__version__}"
+_NAME = re.compile(r"[A-Za-z_@][A-Za-z0-9_@]*")
+_RANK = {"kernel": 0, "userspace": 1, "reject": 2, "error": 3}
+
+
+def policy_version(policy_path: str | None) -> str:
+    from analyzers.policy import DEFAULT_POLICY
+
+    h = hashlib.sha256()
+    for p in [DEFAULT_POLICY] + ([policy_path] if policy_path else []):
+        with open(p, "rb") as f:
+            h.update(f.read())
+    return "sha256:" + h.hexdigest()
+
+
+def element_files(dirs: Sequence[str]) -> list[str]:
+    out = []
+    for d in dirs:
+        for base, subdirs, files in os.walk(d):
+            subdirs.sort()
+            for f in sorted(files):
+                if not f.endswith(".cc"):
+                    continue
+                path = os.path.join(base, f)
+                with open(path, encoding="utf-8", errors="replace") as fh:
+                    if "EXPORT_ELEMENT" in fh.read():
+                        out.append(path)
+    return out
+
+
+def sources_of(path: str, root: str) -> list[tuple[str, str]]:
+    files = [path]
+    hh = path[: -len(".cc")] + ".hh"
+    if os.path.isfile(hh):
+        files.append(hh)
+    return sorted((os.path.relpath(f, root), sha256_file(f)) for f in files)
+
+
+@dataclass
+class LibraryResult:
+    analyzed: int = 0
+    skipped: int = 0
+    records: int = 0
+    per_dir: dict[str, collections.Counter[str]] = field(default_factory=dict)
+    skipped_names: list[str] = field(default_factory=list)
+
+
+def _rel_finding(f: dict[str, Any], root: str) -> dict[str, Any]:
+    out = dict(f)
+    if out.get("file") and os.path.isabs(out["file"]):
+        rel = os.path.relpath(out["file"], root)
+        out["file"] = rel if not rel.startswith("..") else os.path.basename(out["file"])
+    return out
+
+
+def certify_library(
+    dirs: Sequence[str],
+    db: Database,
+    root: str,
+    click_root: str | None = None,
+    policy_path: str | None = None,
+    jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    force: bool = False,
+) -> LibraryResult:
+    from analyzers.engine import analyze_paths
+    from analyzers.frontend import ParseOptions
+
+    pv = policy_version(policy_path)
+    res = LibraryResult()
+    files = element_files(dirs)
+    # fresh records by their exact set of sources
+    known: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for st in db.verify(None, ANALYZER_VERSION, pv):
+        if st.state == "fresh" and st.record is not None:
+            key = tuple(sorted((s["path"], s["sha256"]) for s in st.record["sources"]))
+            known.setdefault(key, []).append(st.klass)
+    pending = []
+    for f in files:
+        key = tuple(sources_of(f, root))
+        if not force and key in known:
+            res.skipped += 1
+            for k in known[key]:
+                rec = db.read(k).record
+                if rec is not None:
+                    res.per_dir.setdefault(os.path.relpath(os.path.dirname(f), root), collections.Counter())[rec["verdict"]] += 1
+        else:
+            pending.append(f)
+    if pending:
+        results = analyze_paths(pending, ParseOptions(click_root=click_root), policy_path, True, jobs, progress)
+        by_class: dict[str, list[tuple[str, Any]]] = {}
+        for path, fr in zip(pending, results):
+            res.analyzed += 1
+            for rep in fr.elements:
+                name = rep.info.get("class_name") or rep.cls
+                if "-" in name:  # EXPORT_ELEMENT(Cxx-ClickName): the second name is the Click class name
+                    name = name.split("-")[-1]
+                if not _NAME.fullmatch(name):
+                    res.skipped_names.append(f"{path}: element name {name!r} is not a Click class name")
+                    continue
+                by_class.setdefault(name, []).append((path, rep))
+        stamp = now()
+        for name, variants in sorted(by_class.items()):
+            rec = _record(name, variants, root, pv, stamp)
+            db.write(rec)
+            res.records += 1
+            for path, _ in variants:
+                res.per_dir.setdefault(os.path.relpath(os.path.dirname(path), root), collections.Counter())[rec["verdict"]] += 1
+    return res
+
+
+def _record(name: str, variants: list[tuple[str, Any]], root: str, pv: str, stamp: str) -> dict[str, Any]:
+    sources: dict[str, str] = {}
+    findings: list[dict[str, Any]] = []
+    reasons: list[str] = []
+    suppressions: list[dict[str, Any]] = []
+    verdict = "kernel"
+    info: dict[str, str] = {}
+    for path, rep in sorted(variants, key=lambda v: v[0]):
+        for p, h in sources_of(path, root):
+            sources[p] = h
+        j = rep.to_json()
+        if _RANK[j["verdict"]] > _RANK[verdict]:
+            verdict = j["verdict"]
+        where = os.path.relpath(path, root)
+        reasons.extend(f"{where}: {r}" if len(variants) > 1 else r for r in j["reasons"])
+        findings.extend(_rel_finding(f, root) for f in j["findings"])
+        suppressions.extend(j.get("suppressed", []))
+        for k in ("ports", "processing", "flow_code"):
+            if j.get(k) and k not in info:
+                info[k] = j[k]
+    extra: dict[str, Any] = {"cxx_class": variants[0][1].cls}
+    if info.get("ports"):
+        extra["port_count"] = info["ports"]
+    if info.get("processing"):
+        extra["processing"] = info["processing"]
+    if info.get("flow_code"):
+        extra["flow_code"] = info["flow_code"]
+    if suppressions:
+        extra["suppressions"] = suppressions
+    return make_record(name, sorted(sources.items()), ANALYZER_VERSION, pv, verdict, reasons or ["no finding on the packet path"],
+                       findings, certified_at=stamp, **extra)
