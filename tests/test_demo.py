@@ -21,3 +21,12 @@ def test_demo_merges_three_networks_over_two_devices():
     assert "merged 3 networks into" in out
     assert "platform/eth0/gre [1] -> [0] bob/_platform/eth1/decap;" in out
     assert "platform/eth1/gre [1] -> [0] carol/_platform/eth1/decap;" in out
+
+
+def test_demo_certifies_the_bundled_elements_and_gates_two_networks():
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "demo.py")], capture_output=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    out = r.stdout.decode()
+    assert "3 files analyzed" in r.stderr.decode()
+    assert "network dave: passes" in out
+    assert "network eve: FAILS: class KernelPoke is rejected: reject: KS301 kernel-symbol (1 finding)" in out

@@ -1,0 +1,10 @@
+// Stub HandlerCall API for the bundled example elements.
+#ifndef CERTIFY_STUB_HANDLERCALL_HH
+#define CERTIFY_STUB_HANDLERCALL_HH
+#include <click/element.hh>
+class HandlerCall {
+  public:
+    int call_write() const;
+    static int call_write(const char *handler, Element *context);
+};
+#endif

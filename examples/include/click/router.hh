@@ -1,0 +1,11 @@
+// Stub Router API for the bundled example elements.
+#ifndef CERTIFY_STUB_ROUTER_HH
+#define CERTIFY_STUB_ROUTER_HH
+#include <click/element.hh>
+class Router {
+  public:
+    Element *find(const char *name, Element *context) const;
+    Element *element(int i) const;
+    int nelements() const;
+};
+#endif
