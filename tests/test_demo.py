@@ -30,3 +30,11 @@ def test_demo_certifies_the_bundled_elements_and_gates_two_networks():
     assert "3 files analyzed" in r.stderr.decode()
     assert "network dave: passes" in out
     assert "network eve: FAILS: class KernelPoke is rejected: reject: KS301 kernel-symbol (1 finding)" in out
+
+
+def test_demo_ends_with_the_report():
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "demo.py")], capture_output=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0
+    last = r.stdout.decode().strip().splitlines()[-2:]
+    assert last[0] == f"report: {os.path.join(ROOT, 'out', 'report', 'index.html')}"
+    assert os.path.isfile(os.path.join(ROOT, "out", "report", "networks", "alice.html"))
