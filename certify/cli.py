@@ -261,6 +261,21 @@ def cmd_library(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from element_db.store import default_location
+    from reports.html import render_site
+    from reports.markdown import to_markdown
+    from reports.model import load_report_data
+
+    data = load_report_data(default_location(args.db, stock=True), args.plan, args.source_root)
+    os.makedirs(args.out, exist_ok=True)
+    render_site(data, args.out)
+    _write_atomic(os.path.join(args.out, "summary.md"), to_markdown(data))
+    _write(f"report: {os.path.join(os.path.abspath(args.out), 'index.html')}\n"
+           f"summary: {os.path.join(os.path.abspath(args.out), 'summary.md')}\n")
+    return EXIT_OK
+
+
 DEFAULT_SOCKET = "/run/certify/coordinator.sock"
 
 
@@ -425,6 +440,14 @@ def build_parser() -> argparse.ArgumentParser:
     pu.add_argument("--socket", default=sock_default, metavar="PATH")
     pu.add_argument("--network", metavar="NAME")
     pu.set_defaults(func=cmd_uninstall)
+
+    prp = sub.add_parser("report", help="write the HTML safety report and a Markdown summary",
+                         description="A static HTML site (works from file://) and summary.md from the database and a merge plan.")
+    prp.add_argument("--db", metavar="DB", help="database directory (default: $CERTIFY_DB, else the shipped stock database)")
+    prp.add_argument("--plan", metavar="DIR", help="a certify merge output directory (plan.json, master.click)")
+    prp.add_argument("--source-root", metavar="DIR", help="where the records' sources are, to show them around findings")
+    prp.add_argument("--out", required=True, metavar="DIR")
+    prp.set_defaults(func=cmd_report)
 
     pr = sub.add_parser("rules", help="print the rule catalog")
     pr.set_defaults(func=cmd_rules)
