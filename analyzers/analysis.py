@@ -321,5 +321,14 @@ def analyze_file(path: str, opts: ParseOptions, policy: Policy, kernel_mode: boo
     if not reports:
         result.findings = [_finding(h, "", policy) for h in file_hits]
     result.elements = reports
+    if reports:
+        from analyzers.element_bounds import add_bounds
+
+        try:
+            add_bounds(result, path, opts, policy)
+        except Exception as e:  # the bound analysis failed: bounds unknown, costs unbounded, never a pass
+            for rep in reports:
+                rep.notes.append(f"loop bounds not analyzed: {type(e).__name__}: {e}")
+                rep.cost = {m: None for m in ("push", "pull", "simple_action")}
     result.analysis_seconds = time.perf_counter() - t0
     return result

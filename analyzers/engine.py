@@ -41,11 +41,15 @@ def _init(policy_path: str | None) -> None:
 
 def _work(path: str, opts: ParseOptions, kernel_mode: bool) -> FileResult:
     try:
-        return analyze_file(path, opts, _STATE["policy"], kernel_mode, _STATE["index"])
+        result = analyze_file(path, opts, _STATE["policy"], kernel_mode, _STATE["index"])
     except OSError:
         raise
     except Exception as e:  # an analyzer bug: an error result for this file, never a pass
         return failed_result(path, _STATE["policy"], f"{type(e).__name__}: {e}")
+    return result
+
+
+
 
 
 def failed_result(path: str, policy: Policy, detail: str) -> FileResult:

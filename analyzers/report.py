@@ -38,6 +38,10 @@ class ElementReport:
     # has a USR, and the definitions a virtual call on this element runs, by method name
     unresolved: list[tuple[Finding, str]] = field(default_factory=list)
     overrides: dict[str, list[str]] = field(default_factory=dict)
+    # from the loop-bound analysis (analyzers.element_bounds)
+    loops: list[dict[str, Any]] = field(default_factory=list)
+    cost: dict[str, str | None] = field(default_factory=dict)
+    cost_symbols: dict[str, str] = field(default_factory=dict)
 
     def decide(self, policy: Policy) -> None:
         """Set verdict and reasons from the packet-path findings."""
@@ -68,8 +72,9 @@ class ElementReport:
             "findings": [f.to_json() for f in self.findings],
             "config_findings": [f.to_json() for f in self.config_findings],
             "suppressed": list(self.suppressed),
-            "loops": [],
-            "cost": {},
+            "loops": list(self.loops),
+            "cost": dict(self.cost),
+            "cost_symbols": dict(self.cost_symbols),
             "ports": self.info.get("port_count", ""),
             "processing": self.info.get("processing", ""),
             "class_name": self.info.get("class_name", self.cls),

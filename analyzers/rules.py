@@ -104,6 +104,10 @@ RULES: tuple[Rule, ...] = (
        "goto again;", "while (again) ..."),
 )
 
+# KS5xx, loop bounds: written beside the analysis that raises them (analyzers/annotations.py)
+from analyzers.annotations import RULES as _BOUND_RULES  # noqa: E402
+
+RULES = RULES + tuple(_BOUND_RULES)
 BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 BY_SYMBOL: dict[str, Rule] = {r.symbol: r for r in RULES}
 

@@ -1,3 +1,3 @@
 """certify: safety verifier and element-certification suite for the Click modular router."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

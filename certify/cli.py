@@ -350,9 +350,11 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--json", action="store_true", help="print the graph as JSON")
     pp.set_defaults(func=cmd_parse)
 
+    from certify.bounds_cmd import add_parser as add_bounds_parser
     from certify.element_cmd import add_parser as add_element_parser
 
     add_element_parser(sub)
+    add_bounds_parser(sub)
     pm = sub.add_parser(
         "merge",
         help="check virtual networks and merge them into one master configuration",

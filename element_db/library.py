@@ -163,6 +163,11 @@ def _record(name: str, variants: list[tuple[str, Any]], root: str, pv: str, stam
             if j.get(k) and k not in info:
                 info[k] = j[k]
     extra: dict[str, Any] = {"cxx_class": variants[0][1].cls}
+    first = variants[0][1].to_json()
+    if len(variants) == 1:  # costs of one source; several variants: unknown (never guessed)
+        extra["loops"] = [_rel_finding(lp, root) for lp in first.get("loops", [])]
+        extra["cost"] = first.get("cost") or {}
+        extra["cost_symbols"] = first.get("cost_symbols") or {}
     if info.get("ports"):
         extra["port_count"] = info["ports"]
     if info.get("processing"):

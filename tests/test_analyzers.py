@@ -40,7 +40,7 @@ def test_rule_catalog_ids_are_unique_ranged_and_documented(policy):
     assert len(ids) == len(set(ids))
     assert len({r.symbol for r in RULES}) == len(RULES)
     for r in RULES:
-        assert re.fullmatch(r"KS[0-4]\d\d", r.id)
+        assert re.fullmatch(r"KS[0-5]\d\d", r.id)
         assert r.rationale and r.message
         assert r.id in policy.verdicts, f"{r.id} has no verdict class in the default policy"
         if r.id not in ("KS002",):

@@ -1,0 +1,183 @@
+"""Per-function worst-case cost: a symbolic expression in abstract cost units.
+
+What it decides: an upper bound on the work one call of a function does, as a
+sympy expression over the same named symbols as the loop bounds (``p_length``,
+``_n``, parameters), so the merger can instantiate it with a configuration's
+values.  ``oo`` means no bound (an unbounded loop, recursion, a call whose cost
+depends on an argument we cannot express).
+
+The cost model (computed structurally over the syntax tree, once per function):
+
+==========================  ======================================================
+node                        cost
+==========================  ======================================================
+operation (binary, unary,   1 plus its operands
+assignment, subscript)
+statement (declaration,     1 plus its expressions
+return, break, continue)
+sequence (block)            sum of its statements
+if / ?:                     condition + max(then, else)
+switch                      condition + sum of all cases (fall-through makes max unsafe)
+loop                        init + bound * (body + condition + increment) + condition;
+                            a body depending on the loop variable is taken at its
+                            maximum over the variable's range
+call to a visible function  1 + arguments + the callee's cost with its parameters
+                            replaced by the arguments (through the call graph;
+                            recursion, direct or not, is ``oo``)
+packet API and libc calls   the table ``API_COSTS`` (copies cost the bytes copied)
+other unresolved calls      1 + a symbol ``cost_<name>`` (kept for the merger)
+==========================  ======================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import networkx as nx
+import sympy
+from sympy import Expr, Integer, oo
+
+from analyzers import loopmath as lm
+from analyzers.frontend import Node
+from analyzers.loops import Call, Loop
+from analyzers.loopsyntax import LOOP_KINDS, for_parts
+
+# cost of a library call given its argument values (None: unknown); None result: fall back to the symbol
+API_COSTS: dict[str, Callable[[list[Expr | None]], Expr | None]] = {
+    "memcpy": lambda a: a[2] if len(a) > 2 else None,
+    "memmove": lambda a: a[2] if len(a) > 2 else None,
+    "memset": lambda a: a[2] if len(a) > 2 else None,
+    "memcmp": lambda a: a[2] if len(a) > 2 else None,
+    "uniqueify": lambda a: sympy.Symbol("p_length", integer=True, nonnegative=True),
+    "clone": lambda a: Integer(1),
+    "push": lambda a: Integer(1),
+    "pull": lambda a: Integer(1),
+    "put": lambda a: Integer(1),
+    "take": lambda a: Integer(1),
+    "kill": lambda a: Integer(1),
+    "checked_output_push": lambda a: Integer(1),
+    "output": lambda a: Integer(1),
+    "input": lambda a: Integer(1),
+    "length": lambda a: Integer(1),
+    "data": lambda a: Integer(1),
+    "size": lambda a: Integer(1),
+}
+_OPERATIONS = frozenset(("BINARY_OPERATOR", "UNARY_OPERATOR", "COMPOUND_ASSIGNMENT_OPERATOR", "ARRAY_SUBSCRIPT_EXPR",
+                         "CONDITIONAL_OPERATOR"))
+_STATEMENTS = frozenset(("DECL_STMT", "RETURN_STMT", "BREAK_STMT", "CONTINUE_STMT", "GOTO_STMT", "NULL_STMT"))
+
+
+@dataclass
+class FunctionInfo:
+    """What the cost of one function needs: its body, parameters, loops and calls (by position)."""
+
+    usr: str
+    name: str
+    file: str
+    line: int
+    body: Node | None
+    params: list[sympy.Symbol]
+    loops: dict[tuple[int, int], Loop] = field(default_factory=dict)
+    calls: dict[tuple[int, int], Call] = field(default_factory=dict)
+
+
+def function_costs(functions: list[FunctionInfo], cap: float = 2.0) -> dict[str, Expr]:
+    """The cost of every function (by USR), callees first; recursion makes a function ``oo``."""
+    by_usr = {f.usr: f for f in functions}
+    g: nx.DiGraph = nx.DiGraph()
+    for f in functions:
+        g.add_node(f.usr)
+        for c in f.calls.values():
+            if c.usr in by_usr:
+                g.add_edge(f.usr, c.usr)
+    recursive: set[str] = set()
+    for comp in nx.strongly_connected_components(g):
+        if len(comp) > 1 or any(g.has_edge(u, u) for u in comp):
+            recursive |= comp
+    costs: dict[str, Expr] = {u: oo for u in recursive}
+    condensed = g.subgraph([u for u in g.nodes if u not in recursive])
+    for usr in reversed(list(nx.topological_sort(condensed))):
+        f = by_usr[usr]
+        raw = _Coster(f, by_usr, costs).cost(f.body) if f.body is not None else Integer(1)
+        costs[usr] = _tidy(raw, cap)
+    for usr in recursive:  # anything that reaches a recursive function is unbounded too
+        for caller in nx.ancestors(g, usr):
+            costs[caller] = oo
+    return costs
+
+
+def _tidy(e: Expr, cap: float) -> Expr:
+    if e.has(oo):
+        return oo if sympy.Max(e, 0) == oo or e == oo else e
+    try:
+        return lm.capped(lambda: sympy.expand(e), cap)
+    except lm.CapExceeded:
+        return e
+
+
+class _Coster:
+    def __init__(self, f: FunctionInfo, by_usr: dict[str, FunctionInfo], done: dict[str, Expr]) -> None:
+        self.f = f
+        self.by_usr = by_usr
+        self.done = done
+
+    def cost(self, n: Node) -> Expr:
+        k = n.kind
+        kids = n.children()
+        if k in LOOP_KINDS:
+            return self.loop(n)
+        if k in ("IF_STMT",):
+            parts = [self.cost(c) for c in kids]
+            cond, rest = (parts[-3], parts[-2:]) if len(parts) >= 3 else (parts[0], parts[1:])
+            return cond + (sympy.Max(*rest) if len(rest) > 1 else rest[0] if rest else Integer(0))
+        if k == "CONDITIONAL_OPERATOR" and len(kids) == 3:
+            return 1 + self.cost(kids[0]) + sympy.Max(self.cost(kids[1]), self.cost(kids[2]))
+        if k == "CALL_EXPR":
+            return self.call(n, kids)
+        if k in ("LAMBDA_EXPR",):
+            return Integer(1)
+        own = Integer(1) if k in _OPERATIONS or k in _STATEMENTS else Integer(0)
+        return own + sympy.Add(*[self.cost(c) for c in kids])
+
+    def loop(self, n: Node) -> Expr:
+        loop = self.f.loops.get((n.line, n.column))
+        if loop is None or loop.bound is None:
+            return oo
+        kids = n.children()
+        if n.kind == "FOR_STMT":
+            init, cond, inc, body = for_parts(n)
+        elif n.kind == "WHILE_STMT":
+            init, inc, cond, body = None, None, kids[-2], kids[-1]
+        else:
+            init, inc, body, cond = None, None, kids[0], kids[-1]
+        c_cond = self.cost(cond) if cond is not None else Integer(0)
+        per_iter = (self.cost(body) if body is not None else Integer(0)) + c_cond + \
+            (self.cost(inc) if inc is not None else Integer(0))
+        if loop.range is not None and loop.range.var in per_iter.free_symbols:
+            worst = lm.nest_maximum(per_iter, [loop.range])
+            per_iter = worst if worst is not None else oo
+        c_init = self.cost(init) if init is not None else Integer(0)
+        return c_init + loop.bound * per_iter + c_cond
+
+    def call(self, n: Node, kids: list[Node]) -> Expr:
+        args = sympy.Add(*[self.cost(c) for c in kids])
+        c = self.f.calls.get((n.line, n.column))
+        name = n.spelling
+        if c is not None and c.usr in self.by_usr:
+            callee = self.by_usr[c.usr]
+            body_cost = self.done.get(c.usr, oo)
+            if body_cost == oo:
+                return oo
+            subs: dict[sympy.Symbol, Expr] = {}
+            for p, v in zip(callee.params, c.args):
+                if p in body_cost.free_symbols:
+                    if v is None:
+                        return oo
+                    subs[p] = v
+            return 1 + args + body_cost.xreplace(subs)
+        if name in API_COSTS:
+            v = API_COSTS[name](c.args if c is not None else [])
+            if v is not None:
+                return 1 + args + v
+        return 1 + args + sympy.Symbol(f"cost_{name or 'call'}", integer=True, nonnegative=True)

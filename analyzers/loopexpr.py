@@ -1,0 +1,385 @@
+"""Source expressions to sympy: constants, named symbols, and what cannot be expressed.
+
+What it decides: the value of a C or C++ expression as a sympy expression over
+named symbols, or ``None`` when the value depends on data we do not model
+(array elements, pointer targets, function results, floating point).
+
+How, per node kind (through :class:`analyzers.frontend.Node` only):
+- integer and character literals: read from the source text at the node's
+  location (libclang 18 leaves literal spellings empty, and tokens over macro
+  extents are unreliable, PITFALLS.md);
+- ``#define`` constants: an expression that sits entirely inside one macro
+  expansion is evaluated from the macro's own tokens (object-like macros whose
+  bodies are integer arithmetic over literals and other such macros);
+- enum constants, ``const``/``constexpr`` variables with an initializer: their
+  initializer's value (an enum constant without one: the previous one plus 1);
+- parameters, members, non-constant globals: a symbol named after the source
+  expression (``_n``, ``this->_n`` -> ``_n``, ``p->length()`` -> ``p_length``,
+  ``_v.size()`` -> ``_v_size``); unsigned ones and ``length()``/``size()``
+  results are declared nonnegative;
+- local variables: resolved by the caller's ``local`` callback (straight-line
+  definitions before the loop, enclosing loop variables);
+- ``sizeof``: basic types by their size on LP64, arrays as count times element
+  size, other types as a positive symbol (so ``sizeof a / sizeof a[0]`` is exact);
+- arithmetic ``+ - * / % << >>`` and unary minus; ``/`` as floor division (C
+  truncation differs only for negative operands, documented in docs/bounds.md).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sympy
+from sympy import Expr, Integer
+
+from analyzers.frontend import Node
+
+WRAPPERS = frozenset(("UNEXPOSED_EXPR", "PAREN_EXPR", "CSTYLE_CAST_EXPR", "CXX_STATIC_CAST_EXPR",
+                      "CXX_FUNCTIONAL_CAST_EXPR", "CXX_CONST_CAST_EXPR"))
+SIZE_METHODS = frozenset(("length", "size", "count", "capacity", "nitems", "ninputs", "noutputs", "headroom",
+                          "tailroom", "buffer_length", "network_length", "transport_length", "ip_header_length"))
+_BASIC_SIZES = {"char": 1, "signed char": 1, "unsigned char": 1, "bool": 1, "_Bool": 1, "short": 2,
+                "unsigned short": 2, "int": 4, "unsigned int": 4, "unsigned": 4, "long": 8, "unsigned long": 8,
+                "long long": 8, "unsigned long long": 8, "float": 4, "double": 8, "long double": 16,
+                "uint8_t": 1, "int8_t": 1, "uint16_t": 2, "int16_t": 2, "uint32_t": 4, "int32_t": 4,
+                "uint64_t": 8, "int64_t": 8, "size_t": 8, "ssize_t": 8}
+_UNSIGNED_WORDS = ("unsigned", "size_t", "uint", "uint8_t", "uint16_t", "uint32_t", "uint64_t", "bool")
+_NUMBER = re.compile(r"(0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+)[uUlL]*\b")
+_FLOAT = re.compile(r"((?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)([fFlL]?)")
+_CHAR = re.compile(r"'(\\?.)'")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+_TOKEN = re.compile(r"0[xX][0-9a-fA-F]+[uUlL]*|\d+[uUlL]*|[A-Za-z_]\w*|<<|>>|'(?:\\?.)'|\S")
+_ESCAPES = {"n": 10, "t": 9, "0": 0, "r": 13, "\\": 92, "'": 39}
+
+
+def is_unsigned_type(spelling: str) -> bool:
+    s = spelling.replace("const ", "").strip()
+    return any(s == w or s.startswith(w + " ") or s.startswith(w) and w.endswith("_t") for w in _UNSIGNED_WORDS)
+
+
+def strip(n: Node) -> Node:
+    """The node under parentheses, implicit conversions and casts."""
+    while n.kind in WRAPPERS:
+        kids = n.children()
+        if not kids:
+            break
+        n = kids[-1]
+    return n
+
+
+def _int_of(text: str) -> int | None:
+    m = _NUMBER.match(text)
+    if m:
+        t = m.group(1)
+        if t.lower().startswith("0x"):
+            return int(t, 16)
+        if t.lower().startswith("0b"):
+            return int(t[2:], 2)
+        return int(t, 8) if len(t) > 1 and t.startswith("0") else int(t)
+    c = _CHAR.match(text)
+    if c:
+        ch = c.group(1)
+        return _ESCAPES.get(ch[1], ord(ch[1])) if ch.startswith("\\") else ord(ch)
+    return None
+
+
+@dataclass
+class Sources:
+    """File texts and the object-like macros of a translation unit."""
+
+    macros: dict[str, list[str]] = field(default_factory=dict)
+    _lines: dict[str, list[str]] = field(default_factory=dict)
+
+    def line(self, path: str, line: int) -> str:
+        if path not in self._lines:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    self._lines[path] = f.read().splitlines()
+            except OSError:
+                self._lines[path] = []
+        lines = self._lines[path]
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+    def text_at(self, n: Node) -> str:
+        return self.line(n.file, n.line)[max(0, n.column - 1):] if n.file else ""
+
+    def add_macros(self, root: Node) -> None:
+        for c in root.children():
+            if c.kind == "MACRO_DEFINITION":
+                toks = c.tokens()
+                if len(toks) >= 2 and toks[0] == c.spelling and not (toks[1] == "(" and self._function_like(c)):
+                    self.macros[c.spelling] = toks[1:]
+
+    def _function_like(self, c: Node) -> bool:
+        text = self.text_at(c)
+        return text.startswith(c.spelling + "(")
+
+    def add_defines(self, defines: tuple[str, ...]) -> None:
+        """Command-line ``-D NAME[=VALUE]`` macros (libclang gives no tokens for them)."""
+        for d in defines:
+            name, _, value = d.partition("=")
+            if _IDENT.fullmatch(name):
+                self.macros[name] = _TOKEN.findall(value) if value else ["1"]
+
+    def macro_value(self, name: str, depth: int = 0, names: dict[str, Expr] | None = None) -> Expr | None:
+        """The value of object-like macro ``name``; identifiers that are not macros come from ``names``."""
+        toks = self.macros.get(name)
+        if toks is None or depth > 8:
+            return None
+        known = names or {}
+        return _eval_tokens(toks, lambda ident: known.get(ident) if ident in known and ident not in self.macros
+                            else self.macro_value(ident, depth + 1, names))
+
+
+def _eval_tokens(toks: list[str], lookup: Callable[[str], Expr | None]) -> Expr | None:
+    """Integer arithmetic over literal tokens and identifiers (through ``lookup``); None otherwise."""
+    out: list[str] = []
+    env: dict[str, Expr] = {}
+    for i, t in enumerate(toks):
+        if t in ("(", ")", "+", "-", "*", "/", "%", "<<", ">>"):
+            out.append({"/": "//", "<<": "*2**", ">>": "//2**"}.get(t, t))
+        elif _int_of(t) is not None:
+            out.append(str(_int_of(t)))
+        elif _IDENT.fullmatch(t) and not (t in ("unsigned", "int", "long") and i > 0 and toks[i - 1] == "("):
+            v = lookup(t)
+            if v is None:
+                return None
+            key = f"_m{len(env)}"
+            env[key] = v
+            out.append(key)
+        else:
+            return None
+    if not out:
+        return None
+    try:
+        value = sympy.sympify(" ".join(out), locals=env)
+    except (sympy.SympifyError, SyntaxError, TypeError, ZeroDivisionError):
+        return None
+    return value if isinstance(value, Expr) else None
+
+
+def symbol_name(n: Node) -> str:
+    """``p->length()`` -> ``p_length``, ``this->_n`` -> ``_n``, ``_v.size()`` -> ``_v_size``."""
+    words = [t for t in n.tokens() if _IDENT.fullmatch(t) and t != "this"]
+    return "_".join(words) or n.spelling or "v"
+
+
+LocalResolver = Callable[[Node, Node], Expr | None]  # (declaration, use) -> value at the use
+
+
+@dataclass
+class Converter:
+    """Turns expression nodes into sympy expressions; one per translation unit."""
+
+    sources: Sources
+    local: LocalResolver
+    symbols: dict[str, sympy.Symbol] = field(default_factory=dict)  # name (+ if nonnegative) -> symbol
+    global_syms: dict[str, Node] = field(default_factory=dict)  # symbol name -> global's declaration
+    _decl_cache: dict[str, Expr | None] = field(default_factory=dict)
+
+    def symbol(self, name: str, nonnegative: bool = False) -> sympy.Symbol:
+        name = re.sub(r"\W", "_", name)
+        key = name + ("+" if nonnegative else "")
+        if key not in self.symbols:
+            self.symbols[key] = sympy.Symbol(name, integer=True, nonnegative=True) if nonnegative \
+                else sympy.Symbol(name, integer=True)
+        return self.symbols[key]
+
+    def macro_expansion(self, n: Node) -> Expr | None:
+        """The value of ``n`` when it lies entirely inside one macro expansion, else None."""
+        if n.kind in ("DECL_REF_EXPR", "MEMBER_REF_EXPR", "CALL_EXPR"):
+            return None  # a name inside an expansion is a leaf of it, never the whole macro
+        m = _IDENT.match(self.sources.text_at(n))
+        if not m or m.group(0) not in self.sources.macros:
+            return None
+        if n.kind not in ("INTEGER_LITERAL", "PAREN_EXPR", "CHARACTER_LITERAL", "UNEXPOSED_EXPR",
+                          "CSTYLE_CAST_EXPR"):
+            if any((c.line, c.column) != (n.line, n.column) for c in n.children()):
+                return None
+        names: dict[str, Expr] = {}
+        stack = n.children()
+        while stack:  # variables the macro mentions are real cursors under n
+            c = stack.pop()
+            if c.kind == "DECL_REF_EXPR":
+                v = self.expr(c)
+                if v is not None:
+                    names[c.spelling] = v
+            else:
+                stack.extend(c.children())
+        return self.sources.macro_value(m.group(0), 0, names)
+
+    def expr(self, n: Node, depth: int = 0) -> Expr | None:
+        if depth > 40:
+            return None
+        via_macro = self.macro_expansion(n)
+        if via_macro is not None:
+            return via_macro
+        k = n.kind
+        if k in WRAPPERS:
+            kids = n.children()
+            return self.expr(kids[-1], depth + 1) if kids else None
+        if k in ("INTEGER_LITERAL", "CHARACTER_LITERAL"):
+            v = _int_of(self.sources.text_at(n))
+            if v is None:
+                toks = n.tokens()
+                v = _int_of(toks[0]) if toks else None
+            return Integer(v) if v is not None else None
+        if k == "FLOATING_LITERAL":
+            m = _FLOAT.match(self.sources.text_at(n))
+            if not m:
+                return None
+            value = float(m.group(1))
+            if m.group(2) in ("f", "F"):
+                value = struct.unpack("f", struct.pack("f", value))[0]
+            return sympy.Rational(value)
+        if k == "CXX_BOOL_LITERAL_EXPR":
+            toks = n.tokens()
+            return Integer(1 if toks and toks[0] == "true" else 0)
+        if k == "BINARY_OPERATOR":
+            kids = n.children()
+            if len(kids) != 2:
+                return None
+            a, b = self.expr(kids[0], depth + 1), self.expr(kids[1], depth + 1)
+            return _binary(n.operator(), a, b)
+        if k == "UNARY_OPERATOR":
+            kids = n.children()
+            op = n.operator()
+            if op in ("-", "+") and kids:
+                v = self.expr(kids[0], depth + 1)
+                return None if v is None else (-v if op == "-" else v)
+            return None
+        if k == "CXX_UNARY_EXPR":
+            return self.size_of(n)
+        if k == "DECL_REF_EXPR":
+            d = n.referenced
+            return None if d is None else self.declared(d, n, depth)
+        if k == "MEMBER_REF_EXPR":
+            d = n.referenced
+            if d is not None and d.kind in ("FIELD_DECL", "VAR_DECL") and not n.type.is_pointer():
+                if d.kind == "VAR_DECL" and d.type.is_const():
+                    return self.const_value(d, depth)
+                return self.symbol(symbol_name(n), is_unsigned_type(n.type.spelling))
+            return None
+        if k == "CALL_EXPR":
+            callee = n.referenced
+            kids = n.children()
+            if callee is not None and callee.kind == "CXX_METHOD" and callee.spelling in SIZE_METHODS \
+                    and len(kids) == 1 and callee.is_const_method():
+                return self.symbol(symbol_name(n), True)
+            return None
+        return None
+
+    def declared(self, d: Node, use: Node, depth: int) -> Expr | None:
+        if d.kind == "ENUM_CONSTANT_DECL":
+            return self.enum_value(d)
+        if d.kind == "PARM_DECL":
+            return self.symbol(d.spelling, is_unsigned_type(d.type.canonical.spelling))
+        if d.kind != "VAR_DECL":
+            return None
+        if d.type.is_const() and not d.type.is_reference():
+            v = self.const_value(d, depth)
+            if v is not None:
+                return v
+        parent = d.semantic_parent
+        if parent is not None and parent.kind in ("TRANSLATION_UNIT", "NAMESPACE", "CLASS_DECL", "STRUCT_DECL") \
+                or d.storage() == "STATIC":
+            if not d.type.is_integer():
+                return None
+            name = d.spelling
+            self.global_syms[name] = d
+            return self.symbol(name, is_unsigned_type(d.type.canonical.spelling))
+        return self.local(d, use)
+
+    def const_value(self, d: Node, depth: int) -> Expr | None:
+        key = d.usr or f"{d.file}:{d.line}:{d.column}"
+        if key not in self._decl_cache:
+            self._decl_cache[key] = None  # a cycle resolves to unknown
+            init = initializer(d)
+            self._decl_cache[key] = None if init is None else self.expr(init, depth + 1)
+        return self._decl_cache[key]
+
+    def enum_value(self, d: Node) -> Expr | None:
+        kids = d.children()
+        if kids:
+            return self.const_value(d, 0)
+        parent = d.semantic_parent
+        if parent is None:
+            return None
+        prev: Node | None = None
+        for c in parent.children():
+            if c == d:
+                break
+            if c.kind == "ENUM_CONSTANT_DECL":
+                prev = c
+        if prev is None:
+            return Integer(0)
+        v = self.enum_value(prev)
+        return None if v is None else v + 1
+
+    def size_of(self, n: Node) -> Expr | None:
+        toks = n.tokens()
+        if not toks or toks[0] != "sizeof":
+            return None
+        kids = n.children()
+        kids = [c for c in kids if c.kind != "TYPE_REF"]
+        if kids:
+            return self.type_size(strip(kids[0]).type.spelling)
+        inner = " ".join(toks[2:-1]) if len(toks) > 3 and toks[1] == "(" else ""
+        return self.type_size(inner) if inner else None
+
+    def type_size(self, spelling: str) -> Expr | None:
+        s = re.sub(r"\b(const|volatile|struct|union|enum)\b", "", spelling).strip()
+        s = re.sub(r"\s+", " ", s)
+        m = re.fullmatch(r"(.*?)\s*\[(\d+)\]((?:\[\d+\])*)", s)
+        if m:
+            inner = self.type_size(m.group(1) + m.group(3))
+            return None if inner is None else int(m.group(2)) * inner
+        if s.endswith("*"):
+            return Integer(8)
+        if s in _BASIC_SIZES:
+            return Integer(_BASIC_SIZES[s])
+        if not s or "[" in s:
+            return None
+        return sympy.Symbol("sizeof_" + re.sub(r"\W", "_", s), integer=True, positive=True)
+
+
+def initializer(d: Node) -> Node | None:
+    """The initializer expression of a variable or enum constant declaration, if any."""
+    for c in reversed(d.children()):
+        if c.kind not in ("TYPE_REF", "NAMESPACE_REF", "TEMPLATE_REF") and not c.kind.endswith("_ATTR"):
+            return c
+    return None
+
+
+def _binary(op: str, a: Expr | None, b: Expr | None) -> Expr | None:
+    if a is None or b is None:
+        return None
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if op == "/" and b != 0:
+        return sympy.floor(a / b) if not (a.is_number and b.is_number) else Integer(int(int(a) / int(b)))
+    if op == "%" and b.is_number and b != 0:
+        if a.is_number:
+            return Integer(int(sympy.Mod(abs(int(a)), abs(int(b)))) * (1 if int(a) >= 0 else -1))
+        return None
+    if op == "<<" and b.is_number:
+        return a * 2 ** int(b)
+    if op == ">>" and b.is_number:
+        return sympy.floor(a / 2 ** int(b)) if not a.is_number else Integer(int(a) >> int(b))
+    return None
+
+
+def relpath(path: str) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
