@@ -5,8 +5,8 @@ analysis (:mod:`analyzers.bounds`): per element class (by C++ name), the loops
 of its own methods, the worst-case cost of each packet-path method (push,
 pull, simple_action, smaction, run_task, run_timer; ``None`` when unbounded),
 and what fills each cost symbol where that is known (``*_length`` of a packet:
-``packet_length``; the rest stays unfilled, so the partition counts it as
-unbounded).  A packet-path method whose cost is unbounded -- an unbounded loop
+``packet_length``; ``ninputs``/``noutputs``: the instance's port counts; the
+rest stays unfilled, so the partition counts it as unbounded).  A packet-path method whose cost is unbounded -- an unbounded loop
 or recursion on it -- is a KS502 finding at the method: such an element is
 never ``kernel``.
 """
@@ -47,6 +47,8 @@ def element_bounds(path: str, opts: ParseOptions) -> dict[str, dict[str, Any]]:
                 for sym in re.findall(r"[A-Za-z_]\w*", cost):
                     if sym.endswith("_length"):
                         entry["cost_symbols"][sym] = "packet_length"
+                    elif sym in ("ninputs", "noutputs"):  # Element::ninputs()/noutputs(): the instance's ports
+                        entry["cost_symbols"][sym] = sym
     for lp in doc["loops"]:
         cls = str(lp.get("function", "")).rpartition("::")[0]
         if cls in out:

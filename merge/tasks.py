@@ -8,7 +8,8 @@ Decides, on the merged kernel graph:
   say what fills each symbol -- ``packet_length`` (the platform's maximum
   packet length), ``nargs`` (how many configuration arguments, e.g.
   Classifier patterns), ``arg:N`` (the integer value of argument N),
-  ``max:V`` (a declared maximum).  No record cost, a symbol nothing fills,
+  ``ninputs``/``noutputs`` (the instance's port counts), ``max:V`` (a
+  declared maximum).  No record cost, a symbol nothing fills,
   or an expression that is not a plain formula: the cost is unknown and
   counts as unbounded.  An element's cost excludes the elements it pushes to
   or pulls from: paths add them.
@@ -47,7 +48,8 @@ _FUNCTIONS = {"Max": sympy.Max, "Min": sympy.Min, "ceiling": sympy.ceiling, "flo
 INF = math.inf
 
 
-def instantiate(expr: str | None, symbols: Mapping[str, str], config: str, max_packet: int) -> float:
+def instantiate(expr: str | None, symbols: Mapping[str, str], config: str, max_packet: int,
+                nports: tuple[int, int] | None = None) -> float:
     """The cost of one element instance, or ``inf`` when it cannot be known."""
     if expr is None or not _FORMULA.fullmatch(expr):
         return INF
@@ -62,6 +64,8 @@ def instantiate(expr: str | None, symbols: Mapping[str, str], config: str, max_p
             values[name] = max_packet
         elif spec == "nargs":
             values[name] = len(args)
+        elif spec in ("ninputs", "noutputs") and nports is not None:
+            values[name] = nports[0] if spec == "ninputs" else nports[1]
         elif spec.startswith("arg:"):
             try:
                 values[name] = int(cp.unquote(args[int(spec[4:])]), 0)
@@ -136,7 +140,9 @@ class CostModel:
             symbols = rec.get("cost_symbols") or {}
             methods = [m for m in PACKET_METHODS if m in costs] + (["run_task"] if task and "run_task" in costs else [])
             if methods:
-                value = max(instantiate(costs[m], symbols, d["config"], self.max_packet) for m in methods)
+                nports = (max((e[2]["to_port"] for e in self.g.in_edges(n, data=True)), default=-1) + 1,
+                          max((e[2]["from_port"] for e in self.g.out_edges(n, data=True)), default=-1) + 1)
+                value = max(instantiate(costs[m], symbols, d["config"], self.max_packet, nports) for m in methods)
         self._cost[key] = value
         return value
 
