@@ -109,7 +109,8 @@ REJECTED_ELEMENT = Rule(
     bad="Idle -> KernelTun(1.0.0.1/8);", good="(a certified alternative)",
 )
 OVER_BUDGET_PLATFORM = Rule(
-    "MN303", "platform-over-budget", "platform element '{element}' on a kernel task costs {cost} units, above the budget of {budget}",
+    "MN303", "platform-over-budget",
+    "platform element '{element}' on a kernel task costs {cost} units, above the budget of {budget}",
     "error",
     "A platform element cannot move to a container; its task must fit the budget (raise task_budget, or shorten "
     "the work: fewer tunnels on one device).",
