@@ -178,6 +178,7 @@ def _element_report(name: str, cls: Node, graph: Graph, policy: Policy, file_hit
     for m in PACKET_METHODS:
         defs, missing = resolve(order, m)
         packet += [function_id(d) for d in defs]
+        rep.packet_defs += [(m, d.qualified_name(), d.file, d.line) for d in defs]
         for decl in missing:  # a packet method whose body is in another file: not analyzed here, never kernel
             f = _finding(Hit("KS303", decl.file, decl.line, decl.column, decl.qualified_name()), name, policy, ())
             rep.findings.append(f)

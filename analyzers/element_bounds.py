@@ -26,24 +26,24 @@ PACKET_METHODS = ("push", "pull", "simple_action", "smaction", "run_task", "run_
 _UNBOUNDED = {"oo", "zoo", "-oo", "nan"}
 
 
-def element_bounds(path: str, opts: ParseOptions) -> dict[str, dict[str, Any]]:
+def element_bounds(path: str, opts: ParseOptions) -> tuple[dict[str, dict[str, Any]], dict[str, str | None]] | None:
+    """(per C++ class: loops and cost symbols; per qualified function name: its cost, None when unbounded);
+    None when the file could not be bound-analyzed (it does not parse)."""
     try:
         doc: dict[str, Any] = dict(analyze([path], opts).to_json())
     except BoundsInputError:
-        return {}
+        return None
     out: dict[str, dict[str, Any]] = {}
+    costs: dict[str, str | None] = {}
     for fn in doc["functions"]:
-        cls, _, method = str(fn["name"]).rpartition("::")
-        if not cls:
-            continue
-        entry = out.setdefault(cls, {"loops": [], "cost": {}, "cost_symbols": {}, "unbounded": []})
-        if method in PACKET_METHODS:
-            cost = str(fn["cost"])
-            if cost in _UNBOUNDED or "oo" in re.findall(r"[A-Za-z_]\w*", cost):
-                entry["cost"][method] = None
-                entry["unbounded"].append((method, fn["file"], fn["line"]))
-            else:
-                entry["cost"][method] = cost
+        name = str(fn["name"])
+        cost = str(fn["cost"])
+        unbounded = cost in _UNBOUNDED or "oo" in re.findall(r"[A-Za-z_]\w*", cost)
+        costs[name] = None if unbounded else cost
+        cls = name.rpartition("::")[0]
+        if cls:
+            entry = out.setdefault(cls, {"loops": [], "cost_symbols": {}})
+            if not unbounded:
                 for sym in re.findall(r"[A-Za-z_]\w*", cost):
                     if sym.endswith("_length"):
                         entry["cost_symbols"][sym] = "packet_length"
@@ -54,21 +54,38 @@ def element_bounds(path: str, opts: ParseOptions) -> dict[str, dict[str, Any]]:
         if cls in out:
             out[cls]["loops"].append({k: lp.get(k) for k in ("file", "line", "column", "function", "kind", "bound",
                                                               "bound_symbolic", "status")})
-    return out
+    return out, costs
 
 
 def add_bounds(result: FileResult, path: str, opts: ParseOptions, policy: Policy) -> None:
-    """Attach loops and packet-path costs; an unbounded packet-path method is KS502."""
-    bounds = element_bounds(path, opts)
+    """Attach loops and packet-path costs.  KS502 when a packet-path method's work is unbounded, or was not
+    bound-analyzed at all (its body is in another file): such a class is never ``kernel``."""
+    got = element_bounds(path, opts)
+    per_class, costs = got if got is not None else ({}, {})
     for rep in result.elements:
-        b = bounds.get(rep.cls.split("-")[0])
-        if not b:
-            continue
-        rep.loops, rep.cost, rep.cost_symbols = b["loops"], b["cost"], b["cost_symbols"]
-        for method, file, line in b["unbounded"]:
-            rep.findings.append(Finding(str(file), int(line), 1, "KS502",
-                                        f"packet-path method {method} has no proven bound on its work "
-                                        "(an unbounded loop or recursion)", policy.severity("KS502"), rep.cls,
-                                        f"{rep.cls}::{method}"))
-        if b["unbounded"]:
+        if got is None and any(f.rule == "KS001" for f in rep.findings):
+            rep.cost = {m: None for m, _, _, _ in rep.packet_defs}
+            continue  # it does not parse: KS001 already keeps it out of the kernel
+        b = per_class.get(rep.cls.split("-")[0], {"loops": [], "cost_symbols": {}})
+        rep.loops = list(b["loops"])
+        symbols: dict[str, str] = {}
+        problems = []
+        for method, qname, file, line in rep.packet_defs:
+            if qname not in costs:
+                rep.cost[method] = None
+                problems.append((method, qname, file, line, "was not bound-analyzed (its body is outside this file)"))
+                continue
+            cost = costs[qname]
+            rep.cost[method] = cost
+            if cost is None:
+                problems.append((method, qname, file, line, "has no proven bound on its work (an unbounded loop "
+                                 "or recursion)"))
+            else:
+                owner = per_class.get(qname.rpartition("::")[0], {"cost_symbols": {}})
+                symbols.update(owner["cost_symbols"])
+        rep.cost_symbols = symbols
+        for method, qname, file, line, why in problems:
+            rep.findings.append(Finding(str(file), int(line), 1, "KS502", f"packet-path method {qname} {why}",
+                                        policy.severity("KS502"), rep.cls, qname))
+        if problems:
             rep.decide(policy)

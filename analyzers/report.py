@@ -42,6 +42,8 @@ class ElementReport:
     loops: list[dict[str, Any]] = field(default_factory=list)
     cost: dict[str, str | None] = field(default_factory=dict)
     cost_symbols: dict[str, str] = field(default_factory=dict)
+    # the packet-path methods the class runs: (method, qualified name, file, line), bases included
+    packet_defs: list[tuple[str, str, str, int]] = field(default_factory=list)
 
     def decide(self, policy: Policy) -> None:
         """Set verdict and reasons from the packet-path findings."""
