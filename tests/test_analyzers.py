@@ -20,8 +20,9 @@ from certify.element_cmd import add_parser, run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "fixtures", "analyzers")
-INCLUDE = os.path.join(HERE, "fixtures", "include")
-OPTS = ParseOptions(includes=(INCLUDE,))
+INCLUDE = os.path.join(HERE, "fixtures", "include")  # test-only stubs (asm/)
+STUBS = os.path.join(os.path.dirname(HERE), "examples", "include")  # the stub Click headers, shared with the demo
+OPTS = ParseOptions(includes=(INCLUDE, STUBS))
 
 
 def fixture(name: str) -> str:
@@ -187,7 +188,7 @@ def test_compile_commands_database(tmp_path, policy):
     src = fixture("KS201/good_router_lookalike.cc")
     (tmp_path / "compile_commands.json").write_text(json.dumps([{
         "directory": str(tmp_path), "file": src,
-        "arguments": ["c++", "-c", "-I", INCLUDE, "-DCLICK_USERLEVEL=1", "-o", "x.o", src]}]))
+        "arguments": ["c++", "-c", "-I", INCLUDE, "-I", STUBS, "-DCLICK_USERLEVEL=1", "-o", "x.o", src]}]))
     r = analyze_file(src, ParseOptions(build_dir=str(tmp_path)), policy)
     assert r.errors == 0 and [e.verdict for e in r.elements] == ["kernel"]
     no_db = analyze_file(src, ParseOptions(), policy)
@@ -203,10 +204,10 @@ def _run(argv: list[str]) -> int:
 
 
 def test_cli_exit_codes_and_text(capsys):
-    assert _run([fixture("KS410/good_no_goto.cc"), "-I", INCLUDE]) == 0
+    assert _run([fixture("KS410/good_no_goto.cc"), "-I", INCLUDE, "-I", STUBS]) == 0
     out = capsys.readouterr().out
     assert out.endswith("verdict: GoodNoGoto: kernel\n")
-    assert _run([fixture("KS410/bad_goto.cc"), fixture("KS410/good_no_goto.cc"), "-I", INCLUDE]) == 1
+    assert _run([fixture("KS410/bad_goto.cc"), fixture("KS410/good_no_goto.cc"), "-I", INCLUDE, "-I", STUBS]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert re.fullmatch(r".*bad_goto\.cc:11:13: KS410: goto \[goto\]", lines[0])
 
@@ -224,14 +225,14 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys):
 
 
 def test_cli_json_and_sarif(capsys):
-    assert _run([fixture("KS201/bad_router.cc"), "-I", INCLUDE, "--json"]) == 1
+    assert _run([fixture("KS201/bad_router.cc"), "-I", INCLUDE, "-I", STUBS, "--json"]) == 1
     doc = json.loads(capsys.readouterr().out)
     (e,) = doc["elements"]
     assert {"class", "file", "verdict", "reasons", "findings", "loops", "cost", "ports", "processing"} <= set(e)
     assert e["verdict"] == "userspace" and e["file"].endswith("bad_router.cc")
     f = e["findings"][0]
     assert set(f) >= {"rule", "severity", "message", "file", "line", "column", "symbol", "path"}
-    assert _run([fixture("KS201/bad_router.cc"), "-I", INCLUDE, "--sarif"]) == 1
+    assert _run([fixture("KS201/bad_router.cc"), "-I", INCLUDE, "-I", STUBS, "--sarif"]) == 1
     sarif = json.loads(capsys.readouterr().out)
     results = sarif["runs"][0]["results"]
     assert sarif["version"] == "2.1.0" and {r["ruleId"] for r in results} == {"KS201"}

@@ -22,7 +22,8 @@ def test_library_certifies_and_is_incremental(tmp_path):
     for f in ("bad_global_write.cc", "good_member_state.cc", "helper.hh"):
         shutil.copy(os.path.join(FIX, "analyzers", "KS101", f), src / f)
     db = tmp_path / "db"
-    args = [str(tmp_path / "elements"), "--db", str(db), "--click-root", FIX, "--root", str(tmp_path)]
+    args = [str(tmp_path / "elements"), "--db", str(db), "--click-root", os.path.join(ROOT, "examples"),
+            "--root", str(tmp_path)]
     r = library(*args)
     assert r.returncode == 0, r.stderr.decode()
     d = Database(str(db))

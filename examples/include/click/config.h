@@ -1,4 +1,4 @@
-// Stub Click configuration header for certify's bundled example (written for certify, not Click's).
+// Stub Click header written for certify (its bundled example and its analyzer tests): only what they use.
 #ifndef CERTIFY_STUB_CONFIG_H
 #define CERTIFY_STUB_CONFIG_H
 #define CLICK_DECLS

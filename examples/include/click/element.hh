@@ -1,4 +1,4 @@
-// Stub Element base class for the bundled example elements: only what the fixtures use.
+// Stub Click header written for certify (its bundled example and its analyzer tests): only what they use.
 #ifndef CERTIFY_STUB_ELEMENT_HH
 #define CERTIFY_STUB_ELEMENT_HH
 #include <click/packet.hh>

@@ -1,4 +1,4 @@
-// Stub of the Click/C library glue used by analyzer fixtures.
+// Stub Click header written for certify (its bundled example and its analyzer tests): only what they use.
 #ifndef CERTIFY_STUB_GLUE_HH
 #define CERTIFY_STUB_GLUE_HH
 #include <click/config.h>

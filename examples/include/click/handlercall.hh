@@ -1,4 +1,4 @@
-// Stub HandlerCall API for the bundled example elements.
+// Stub Click header written for certify (its bundled example and its analyzer tests): only what they use.
 #ifndef CERTIFY_STUB_HANDLERCALL_HH
 #define CERTIFY_STUB_HANDLERCALL_HH
 #include <click/element.hh>

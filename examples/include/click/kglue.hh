@@ -1,4 +1,4 @@
-// Stub of kernel functions reachable through Click's linuxmodule glue, for the bundled example elements.
+// Stub Click header written for certify (its bundled example and its analyzer tests): only what they use.
 #ifndef CERTIFY_STUB_KGLUE_HH
 #define CERTIFY_STUB_KGLUE_HH
 int printk(const char *fmt, ...);

@@ -1,4 +1,4 @@
-// Stub Packet API for the bundled example elements.
+// Stub Click header written for certify (its bundled example and its analyzer tests): only what they use.
 #ifndef CERTIFY_STUB_PACKET_HH
 #define CERTIFY_STUB_PACKET_HH
 #include <click/glue.hh>

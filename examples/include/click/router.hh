@@ -1,4 +1,4 @@
-// Stub Router API for the bundled example elements.
+// Stub Click header written for certify (its bundled example and its analyzer tests): only what they use.
 #ifndef CERTIFY_STUB_ROUTER_HH
 #define CERTIFY_STUB_ROUTER_HH
 #include <click/element.hh>
