@@ -330,6 +330,11 @@ def analyze_file(path: str, opts: ParseOptions, policy: Policy, kernel_mode: boo
         except Exception as e:  # the bound analysis failed: bounds unknown, costs unbounded, never a pass
             for rep in reports:
                 rep.notes.append(f"loop bounds not analyzed: {type(e).__name__}: {e}")
-                rep.cost = {m: None for m in ("push", "pull", "simple_action")}
+                rep.cost = {m: None for m, _, _, _ in rep.packet_defs}
+                for m, qname, file, line in rep.packet_defs:
+                    rep.findings.append(Finding(file, line, 1, "KS502", f"packet-path method {qname} was not "
+                                                f"bound-analyzed (the bound analysis failed: {type(e).__name__})",
+                                                policy.severity("KS502"), rep.cls, qname))
+                rep.decide(policy)
     result.analysis_seconds = time.perf_counter() - t0
     return result
