@@ -76,9 +76,12 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 def _write_atomic(path: str, text: str) -> None:
     tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, path) from None
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
@@ -464,8 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         args = build_parser().parse_args(argv)
-        run = getattr(args, "func", None) or args.run  # `certify element` sets run
-        return int(run(args))
+        return int(args.func(args))
     except UsageError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
@@ -477,6 +479,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # a file we were told to read or write: bad input, not a bug
+        where = f"{exc.filename}: " if exc.filename else ""
+        _err(f"certify: error: {where}{exc.strerror or exc}")
+        return EXIT_BAD_INPUT
     except Exception as exc:  # a bug in certify: never a pass, never a traceback by default
         if os.environ.get("CERTIFY_DEBUG"):
             traceback.print_exc()

@@ -38,7 +38,7 @@ def add_parser(subparsers: Any) -> None:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the report as JSON")
     fmt.add_argument("--sarif", action="store_true", help="print the report as SARIF 2.1.0")
-    p.set_defaults(run=run)
+    p.set_defaults(func=run)
 
 
 def _err(line: str) -> None:

@@ -78,6 +78,10 @@ def run_merge(
         user_parts = {n: s for n, s in part.splits.items() if s.user.number_of_nodes()}
     else:
         master = merge_networks(system, results, policy, target)
+        # No database: the isolation checks ran, certification did not.  Say so, every time.
+        master.plan["certification"] = "none"
+        out.messages.append("certify: warning: no certified-element database (--db): the networks' elements are "
+                            "placed in the master without certification; merge with --db to check and partition them")
     problems = [f for f in check_ports(master.graph, metadata) if f.severity == "error"]
     for n, sp in user_parts.items():
         problems += [f for f in check_ports(sp.user, metadata, network=n) if f.severity == "error"]

@@ -235,3 +235,17 @@ def test_hostile_names_stay_inside_their_network(tmp_path):
     assert g.nodes["bob/Paint@6"]["config"] == "7"
     threads = g.nodes["platform/threads"]["config"]
     assert "bob/u 2" in threads and "bob/_platform/out 2" in threads
+
+
+def test_merge_without_a_database_says_it_certified_nothing(example, tmp_path):
+    r = merge(EXAMPLE, tmp_path)
+    assert b"certify: warning: no certified-element database (--db)" in r.stderr
+    _, _, plan = example
+    assert plan["certification"] == "none"
+
+
+def test_output_that_cannot_be_written_is_bad_input(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "certify", "gate", "--system", EXAMPLE, "--sarif",
+                        str(tmp_path / "no" / "such" / "dir.sarif")], capture_output=True)
+    assert r.returncode == 2 and b"Traceback" not in r.stderr
+    assert r.stderr.decode().strip().endswith(f"certify: error: {tmp_path / 'no' / 'such' / 'dir.sarif'}: No such file or directory")
