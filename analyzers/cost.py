@@ -24,45 +24,28 @@ loop                        init + bound * (body + condition + increment) + cond
 call to a visible function  1 + arguments + the callee's cost with its parameters
                             replaced by the arguments (through the call graph;
                             recursion, direct or not, is ``oo``)
-packet API and libc calls   the table ``API_COSTS`` (copies cost the bytes copied)
-other unresolved calls      1 + a symbol ``cost_<name>`` (kept for the merger)
+trusted API and libc calls  1 + arguments + the declared cost (``api_costs.yaml``,
+                            :mod:`analyzers.apicost`; copies cost the bytes copied)
+other unresolved calls      1 + arguments + a symbol ``cost_<qualified name>``, which
+                            nothing fills: the merger counts it as unbounded
 ==========================  ======================================================
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import networkx as nx
 import sympy
 from sympy import Expr, Integer, oo
 
+from analyzers import apicost
 from analyzers import loopmath as lm
 from analyzers.frontend import Node
+from analyzers.loopexpr import strip
 from analyzers.loops import Call, Loop
 from analyzers.loopsyntax import LOOP_KINDS, for_parts
 
-# cost of a library call given its argument values (None: unknown); None result: fall back to the symbol
-API_COSTS: dict[str, Callable[[list[Expr | None]], Expr | None]] = {
-    "memcpy": lambda a: a[2] if len(a) > 2 else None,
-    "memmove": lambda a: a[2] if len(a) > 2 else None,
-    "memset": lambda a: a[2] if len(a) > 2 else None,
-    "memcmp": lambda a: a[2] if len(a) > 2 else None,
-    "uniqueify": lambda a: sympy.Symbol("p_length", integer=True, nonnegative=True),
-    "clone": lambda a: Integer(1),
-    "push": lambda a: Integer(1),
-    "pull": lambda a: Integer(1),
-    "put": lambda a: Integer(1),
-    "take": lambda a: Integer(1),
-    "kill": lambda a: Integer(1),
-    "checked_output_push": lambda a: Integer(1),
-    "output": lambda a: Integer(1),
-    "input": lambda a: Integer(1),
-    "length": lambda a: Integer(1),
-    "data": lambda a: Integer(1),
-    "size": lambda a: Integer(1),
-}
 _OPERATIONS = frozenset(("BINARY_OPERATOR", "UNARY_OPERATOR", "COMPOUND_ASSIGNMENT_OPERATOR", "ARRAY_SUBSCRIPT_EXPR",
                          "CONDITIONAL_OPERATOR"))
 _STATEMENTS = frozenset(("DECL_STMT", "RETURN_STMT", "BREAK_STMT", "CONTINUE_STMT", "GOTO_STMT", "NULL_STMT"))
@@ -176,8 +159,24 @@ class _Coster:
                         return oo
                     subs[p] = v
             return 1 + args + body_cost.xreplace(subs)
-        if name in API_COSTS:
-            v = API_COSTS[name](c.args if c is not None else [])
-            if v is not None:
-                return 1 + args + v
-        return 1 + args + sympy.Symbol(f"cost_{name or 'call'}", integer=True, nonnegative=True)
+        decl = n.referenced
+        if decl is not None:
+            qualified = decl.qualified_name()
+        elif not name and n.type.canonical.kind == "RECORD":  # T(x), an implicit conversion: T's constructor
+            t = n.type.canonical.spelling.split("<")[0].split()[-1].split("::")[-1]
+            qualified = f"{t}::{t}"
+        else:
+            qualified = name
+        display = decl.displayname if decl is not None else name
+        signature = qualified + display[display.index("("):] if "(" in display else qualified
+        if c is not None:
+            values = c.args
+        else:  # a constructor or an indirect call: the argument count, values unknown
+            values = [None] * (len(kids) - (1 if kids and strip(kids[0]).kind in ("DECL_REF_EXPR", "MEMBER_REF_EXPR")
+                                            else 0))
+        # an element cannot declare its own routines' costs: a decl declared in the analysed file keeps its symbol
+        own = decl is not None and decl.file == self.f.file
+        declared = None if own else apicost.load().cost(qualified, signature, values, self.f.name)
+        if declared is not None:
+            return 1 + args + declared
+        return 1 + args + apicost.unresolved_symbol(qualified)

@@ -5,7 +5,9 @@ analysis (:mod:`analyzers.bounds`): per element class (by C++ name), the loops
 of its own methods, the worst-case cost of each packet-path method (push,
 pull, simple_action, smaction, run_task, run_timer; ``None`` when unbounded),
 and what fills each cost symbol where that is known (``*_length`` of a packet:
-``packet_length``; ``ninputs``/``noutputs``: the instance's port counts; the
+``packet_length``; ``ninputs``/``noutputs``: the instance's port counts; a
+symbol of a declared API cost, such as ``classifier_words``: what
+``api_costs.yaml`` says; the
 rest stays unfilled, so the partition counts it as unbounded).  A packet-path method whose cost is unbounded -- an unbounded loop
 or recursion on it -- is a KS502 finding at the method: such an element is
 never ``kernel``.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from analyzers import apicost
 from analyzers.bounds import BoundsInputError, analyze
 from analyzers.frontend import ParseOptions
 from analyzers.policy import Policy
@@ -35,6 +38,7 @@ def element_bounds(path: str, opts: ParseOptions) -> tuple[dict[str, dict[str, A
         return None
     out: dict[str, dict[str, Any]] = {}
     costs: dict[str, str | None] = {}
+    declared = apicost.load().symbols
     for fn in doc["functions"]:
         name = str(fn["name"])
         cost = str(fn["cost"])
@@ -49,6 +53,8 @@ def element_bounds(path: str, opts: ParseOptions) -> tuple[dict[str, dict[str, A
                         entry["cost_symbols"][sym] = "packet_length"
                     elif sym in ("ninputs", "noutputs"):  # Element::ninputs()/noutputs(): the instance's ports
                         entry["cost_symbols"][sym] = sym
+                    elif sym in declared:  # a declared API cost's symbol (classifier_words)
+                        entry["cost_symbols"][sym] = declared[sym]
     for lp in doc["loops"]:
         cls = str(lp.get("function", "")).rpartition("::")[0]
         if cls in out:

@@ -265,6 +265,11 @@ class Node:
         return str(self._c.spelling or "")
 
     @property
+    def displayname(self) -> str:
+        """The declaration with its parameter types, e.g. ``operator==(const IPAddress &, const IPAddress &)``."""
+        return str(self._c.displayname or "")
+
+    @property
     def usr(self) -> str:
         return str(self._c.get_usr() or "")
 

@@ -37,10 +37,11 @@ _RANK = {"kernel": 0, "userspace": 1, "reject": 2, "error": 3}
 
 
 def policy_version(policy_path: str | None) -> str:
+    from analyzers.apicost import API_COSTS_FILE
     from analyzers.policy import DEFAULT_POLICY
 
     h = hashlib.sha256()
-    for p in [DEFAULT_POLICY] + ([policy_path] if policy_path else []):
+    for p in [DEFAULT_POLICY, API_COSTS_FILE] + ([policy_path] if policy_path else []):
         with open(p, "rb") as f:
             h.update(f.read())
     return "sha256:" + h.hexdigest()

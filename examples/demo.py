@@ -87,8 +87,45 @@ def gate_demo() -> int:
         return 1
     out = os.path.join(os.path.dirname(HERE), "out")
     report = os.path.join(out, "report")
+    status = partition_demo(db)
+    if status != 0:
+        return status
     print(f"\n== certify report --db {os.path.relpath(db)} --plan {os.path.relpath(os.path.join(out, 'merged'))} ==")
     return certify(["report", "--db", db, "--plan", os.path.join(out, "merged"), "--source-root", HERE, "--out", report])
+
+
+def partition_demo(db: str) -> int:
+    """Merge with the database: FlowTap runs in dave's container; every kernel task's cost against the budget."""
+    import json
+
+    from certify.cli import main as certify
+
+    system = os.path.join(HERE, "partition", "system.yaml")
+    out = os.path.join(os.path.dirname(HERE), "out", "partitioned")
+    print(f"\n== certify merge --system {os.path.relpath(system)} --db {os.path.relpath(db)} --out {os.path.relpath(out)} ==")
+    status = certify(["merge", "--system", system, "--db", db, "--out", out])
+    if status != 0:
+        return status
+    with open(os.path.join(out, "plan.json")) as f:
+        plan = json.load(f)
+    for net, placed in sorted(plan["placements"].items()):
+        user = sorted(e for e, p in placed.items() if p["side"] == "user")
+        print(f"network {net}: {len(placed) - len(user)} elements in the kernel, "
+              f"in its container: {', '.join(user) if user else 'none'}")
+        for ch in plan["channels"].get(net, []):
+            print(f"  channel {ch}")
+    for sp in plan["splits"]:
+        print(f"task {sp['task']} split between {sp['between'][0]} and {sp['between'][1]}: "
+              f"{sp['cost_before']:g} units -> {sp['task_cost_after']:g} + {sp['new_task_cost']:g} "
+              f"(budget {sp['budget']})")
+    for t in plan["tasks"]:
+        print(f"task {t['task']}: {t['cost']:g} of {t['budget']} units per packet")
+    if plan["placements"]["dave"]["FlowTap@3"]["side"] != "user":
+        print("demo: expected FlowTap in dave's container", file=sys.stderr)
+        return 1
+    print(f"kernel: {os.path.relpath(out)}/master.click; containers: "
+          + ", ".join(f"{os.path.relpath(out)}/{n}/user.click" for n in sorted(plan["channels"]) if plan["channels"][n]))
+    return 0
 
 
 if __name__ == "__main__":

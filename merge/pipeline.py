@@ -33,7 +33,7 @@ from merge.combine import Master, merge_networks
 from merge.partition import Placement, Split, cut, place
 from merge.policy import Policy
 from merge.system import System
-from merge.tasks import INF, CostModel, best_cut, halves, instantiate
+from merge.tasks import INF, CostModel, best_cut, halves, instantiate, load_platform_costs
 
 MAX_ROUNDS = 64
 
@@ -66,6 +66,7 @@ def partitioned_merge(
     source_root: str | None = None,
 ) -> Partitioned:
     budget = system.platform.task_budget
+    declared = load_platform_costs()
     forced: dict[str, dict[str, str]] = {r.network.name: {} for r in results}
     for _ in range(MAX_ROUNDS):
         out = Partitioned(None)
@@ -79,7 +80,9 @@ def partitioned_merge(
             out.splits[r.network.name] = cut(r, out.placements[r.network.name], metadata, target)
         master = merge_networks(system, results, policy, target, {n: s.kernel for n, s in out.splits.items()})
         records = _records(db, master.graph, source_root)
-        model = CostModel(master.graph, records, metadata, system.platform.max_packet_length, policy.task_classes)
+        platform_nodes = frozenset(n for n, e in master.plan["elements"].items() if e.get("origin") == "platform")
+        model = CostModel(master.graph, records, metadata, system.platform.max_packet_length, policy.task_classes,
+                          declared, platform_nodes)
         moved = _force_out(model, master, budget, forced, out)
         if any(f.severity == "error" for f in out.findings):
             return out
@@ -138,9 +141,9 @@ def _force_out(model: CostModel, master: Master, budget: int, forced: dict[str, 
 def _fit(model: CostModel, master: Master, budget: int, records: Mapping[str, Mapping[str, Any]],
          system: System, out: Partitioned) -> None:
     """Split over-budget tasks with Queue + Unqueue until every task fits."""
-    qp = model_cost_of(records, "Queue", "push", system)
-    ql = model_cost_of(records, "Queue", "pull", system)
-    uq = model_cost_of(records, "Unqueue", "run_task", system)
+    qp = model_cost_of(records, "Queue", "push", system, model.declared)
+    ql = model_cost_of(records, "Queue", "pull", system, model.declared)
+    uq = model_cost_of(records, "Unqueue", "run_task", system, model.declared)
     for _ in range(10_000):
         over = [tc for tc in (model.task_cost(t) for t in model.tasks()) if tc.cost > budget]
         if not over:
@@ -155,27 +158,35 @@ def _fit(model: CostModel, master: Master, budget: int, records: Mapping[str, Ma
         i, _ = cut_at
         task_after, new_task = halves(tc, i, qp, ql, uq)
         record = _insert_split(master, tc, i, len(out.task_splits))
+        model.platform_nodes = model.platform_nodes | {record["queue"], record["unqueue"]}
         record.update({"task": tc.task, "cost_before": _fmt(tc.cost), "task_cost_after": _fmt(task_after),
                        "new_task_cost": _fmt(new_task), "budget": budget})
         out.task_splits.append(record)
         model._cost.clear()
     for t in model.tasks():
         tc = model.task_cost(t)
-        out.task_costs.append({"task": t, "cost": _fmt(tc.cost), "budget": budget, "fits": tc.cost <= budget,
-                               "path": tc.path})
+        entry: dict[str, Any] = {"task": t, "cost": _fmt(tc.cost), "budget": budget, "fits": tc.cost <= budget,
+                                 "path": tc.path}
+        declared = [n for n in tc.path if n in model.used_declared]
+        if declared:  # these platform elements' costs are declarations (merge/data/platform_costs.yaml)
+            entry["declared"] = declared
+        out.task_costs.append(entry)
 
 
-def model_cost_of(records: Mapping[str, Mapping[str, Any]], klass: str, method: str, system: System) -> float:
-    """The cost of a platform-inserted element's ``method`` (the largest known cost if that one is missing)."""
-    rec = records.get(klass)
-    if rec is None:
-        return INF
-    costs = rec.get("cost") or {}
-    names = [method] if method in costs else sorted(costs)
-    if not names:
-        return INF
-    symbols = rec.get("cost_symbols") or {}
-    return max(instantiate(costs[m], symbols, "", system.platform.max_packet_length) for m in names)
+def model_cost_of(records: Mapping[str, Mapping[str, Any]], klass: str, method: str, system: System,
+                  declared: Mapping[str, Mapping[str, Any]] | None = None) -> float:
+    """The cost of a platform-inserted element's ``method`` (the largest known cost if that one is missing): its
+    record's, else its class's declared cost."""
+    value = INF
+    for rec in (records.get(klass), (declared or {}).get(klass)):
+        if rec is None or value != INF:
+            continue
+        costs = rec.get("cost") or {}
+        names = [method] if method in costs else sorted(costs)
+        symbols = rec.get("cost_symbols") or {}
+        if names:
+            value = max(instantiate(costs[m], symbols, "", system.platform.max_packet_length) for m in names)
+    return value
 
 
 def _insert_split(master: Master, tc: Any, i: int, k: int) -> dict[str, Any]:

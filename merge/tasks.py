@@ -8,8 +8,12 @@ Decides, on the merged kernel graph:
   say what fills each symbol -- ``packet_length`` (the platform's maximum
   packet length), ``nargs`` (how many configuration arguments, e.g.
   Classifier patterns), ``arg:N`` (the integer value of argument N),
-  ``ninputs``/``noutputs`` (the instance's port counts), ``max:V`` (a
-  declared maximum).  No record cost, a symbol nothing fills,
+  ``ninputs``/``noutputs`` (the instance's port counts), ``config_words``
+  (whitespace-separated words of its configuration), ``classifier_words``
+  (the 32-bit words its Classifier patterns compare), ``max:V`` (a
+  declared maximum).  An element the merger inserted itself whose record
+  gives no finite cost takes its class's declared cost
+  (``merge/data/platform_costs.yaml``).  No record cost, a symbol nothing fills,
   or an expression that is not a plain formula: the cost is unknown and
   counts as unbounded.  An element's cost excludes the elements it pushes to
   or pulls from: paths add them.
@@ -66,6 +70,13 @@ def instantiate(expr: str | None, symbols: Mapping[str, str], config: str, max_p
             values[name] = len(args)
         elif spec in ("ninputs", "noutputs") and nports is not None:
             values[name] = nports[0] if spec == "ninputs" else nports[1]
+        elif spec == "config_words":
+            values[name] = sum(len(cp.unquote(a).split()) for a in args)
+        elif spec == "classifier_words":
+            words = classifier_words(args)
+            if words is None:
+                return INF
+            values[name] = words
         elif spec.startswith("arg:"):
             try:
                 values[name] = int(cp.unquote(args[int(spec[4:])]), 0)
@@ -93,6 +104,37 @@ def instantiate(expr: str | None, symbols: Mapping[str, str], config: str, max_p
     return out if out >= 0 and math.isfinite(out) else INF
 
 
+_TERM = re.compile(r"!?(\d+)/([0-9a-fA-F?]+)(?:%([0-9a-fA-F]+))?")
+
+
+def classifier_words(args: list[str]) -> int | None:
+    """How many 32-bit words a Classifier's patterns compare: each ``offset/value[%mask]`` term spans at most
+    ceil(bytes/4) + 1 aligned words; ``-``, ``true`` and ``false`` compare none.  None: not Classifier patterns."""
+    total = 0
+    for arg in args:
+        for term in cp.unquote(arg).split():
+            if term in ("-", "true", "false", "!true", "!false"):
+                continue
+            m = _TERM.fullmatch(term)
+            if m is None:
+                return None
+            nbytes = (len(m.group(2)) + 1) // 2
+            total += -(-nbytes // 4) + 1
+    return total
+
+
+def load_platform_costs(path: str | None = None) -> dict[str, dict[str, Any]]:
+    """The declared costs of platform-inserted elements (``merge/data/platform_costs.yaml``), by class."""
+    import os
+
+    import yaml
+
+    path = path or os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "platform_costs.yaml")
+    with open(path, encoding="utf-8") as f:
+        doc = yaml.safe_load(f)
+    return {str(k): dict(v) for k, v in (doc.get("classes") or {}).items()}
+
+
 @dataclass
 class TaskCost:
     task: str
@@ -112,9 +154,14 @@ class Budget:
 
 class CostModel:
     def __init__(self, g: nx.MultiDiGraph, records: Mapping[str, Mapping[str, Any]],
-                 metadata: Mapping[str, Mapping[str, str]], max_packet: int, task_classes: frozenset[str]) -> None:
+                 metadata: Mapping[str, Mapping[str, str]], max_packet: int, task_classes: frozenset[str],
+                 declared: Mapping[str, Mapping[str, Any]] | None = None,
+                 platform_nodes: frozenset[str] = frozenset()) -> None:
         self.g = g
         self.records = records
+        self.declared = declared or {}
+        self.platform_nodes = platform_nodes
+        self.used_declared: set[str] = set()  # platform elements whose cost came from a declaration
         self.metadata = metadata
         self.max_packet = max_packet
         self.task_classes = task_classes
@@ -133,18 +180,26 @@ class CostModel:
         if key in self._cost:
             return self._cost[key]
         d = self.g.nodes[n]
-        rec = self.records.get(d["klass"])
-        value = INF
-        if rec is not None:
-            costs = rec.get("cost") or {}
-            symbols = rec.get("cost_symbols") or {}
-            methods = [m for m in PACKET_METHODS if m in costs] + (["run_task"] if task and "run_task" in costs else [])
-            if methods:
-                nports = (max((e[2]["to_port"] for e in self.g.in_edges(n, data=True)), default=-1) + 1,
-                          max((e[2]["from_port"] for e in self.g.out_edges(n, data=True)), default=-1) + 1)
-                value = max(instantiate(costs[m], symbols, d["config"], self.max_packet, nports) for m in methods)
+        value = self._from(self.records.get(d["klass"]), n, task)
+        if value == INF and n in self.platform_nodes and d["klass"] in self.declared:
+            value = self._from(self.declared[d["klass"]], n, task)
+            if value != INF:
+                self.used_declared.add(n)
         self._cost[key] = value
         return value
+
+    def _from(self, rec: Mapping[str, Any] | None, n: str, task: bool) -> float:
+        if rec is None:
+            return INF
+        d = self.g.nodes[n]
+        costs = rec.get("cost") or {}
+        symbols = rec.get("cost_symbols") or {}
+        methods = [m for m in PACKET_METHODS if m in costs] + (["run_task"] if task and "run_task" in costs else [])
+        if not methods:
+            return INF
+        nports = (max((e[2]["to_port"] for e in self.g.in_edges(n, data=True)), default=-1) + 1,
+                  max((e[2]["from_port"] for e in self.g.out_edges(n, data=True)), default=-1) + 1)
+        return max(instantiate(costs[m], symbols, d["config"], self.max_packet, nports) for m in methods)
 
     def downstream(self, n: str, port_filter: int | None, seen: frozenset[str]) -> tuple[float, list[str], list[float]]:
         """Most expensive push path from ``n``'s outputs (``n`` excluded)."""

@@ -16,7 +16,7 @@ GOOD = os.path.join(HERE, "fixtures", "analyzers", "KS502", "good_bounded_loop.c
 def test_bounded_element_is_kernel_with_its_cost():
     rep = analyze_file(GOOD, OPTS, load_policy()).elements[0]
     assert rep.verdict == "kernel"
-    assert rep.cost == {"simple_action": "6*p_length + 10"} and rep.cost_symbols == {"p_length": "packet_length"}
+    assert rep.cost == {"simple_action": "7*p_length + 12"} and rep.cost_symbols == {"p_length": "packet_length"}
 
 
 def test_a_failing_bound_analysis_is_never_kernel(monkeypatch):

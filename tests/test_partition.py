@@ -210,3 +210,16 @@ def test_user_click_runs_in_real_click(tmp_path):
     assert run.returncode == 0, run.stderr.decode()
     got = read_pcap(tmp_path / "out.pcap")
     assert got == [header + f[6:12] + f[0:6] + f[12:] for f in frames]  # mirrored, in order, re-framed
+
+
+def test_platform_elements_without_record_costs_take_declared_costs(tmp_path):
+    """The merger's own elements fall back on merge/data/platform_costs.yaml; a network's own do not."""
+    r, out, plan = run_merge(tmp_path, "FromDevice(eth1) -> q :: Queue -> ToDevice(eth1);\n",
+                             extra=[("FromDevice", "kernel", None, None), ("Queue", "kernel", None, None),
+                                    ("ToDevice", "kernel", None, None)])
+    assert r.returncode == 0, r.stderr.decode()
+    assert "MN304: element 'q' of network net moved to its container" in r.stderr.decode()
+    assert plan["placements"]["net"]["q"]["side"] == "user"
+    declared = sorted({n for t in plan["tasks"] for n in t.get("declared", [])})
+    assert "platform/eth0/from" in declared and "platform/eth0/queue" in declared
+    assert all(t["fits"] for t in plan["tasks"])

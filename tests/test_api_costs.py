@@ -1,0 +1,112 @@
+"""Declared costs of trusted API calls (analyzers/api_costs.yaml) and of platform elements
+(merge/data/platform_costs.yaml), and the symbols the merger fills from a configuration."""
+
+from __future__ import annotations
+
+import os
+
+import networkx as nx
+import pytest
+import sympy
+
+from analyzers import apicost
+from analyzers.element_bounds import element_bounds
+from analyzers.frontend import ParseOptions
+from element_db.library import policy_version
+from merge.tasks import INF, CostModel, classifier_words, instantiate, load_platform_costs
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+OPTS = ParseOptions(includes=(os.path.join(HERE, "fixtures", "include"), os.path.join(ROOT, "examples", "include")))
+A = [sympy.Integer(3), sympy.Symbol("p_length"), None]
+
+
+def table(text: str) -> apicost.ApiCosts:
+    return apicost.parse(text, "t.yaml")
+
+
+def test_element_costs_use_declared_api_costs_and_keep_undeclared_symbols():
+    per, costs = element_bounds(os.path.join(HERE, "fixtures", "costs", "declared.cc"), OPTS)
+    assert costs["DeclaredCosts::simple_action"] == "p_length + 29"
+    assert costs["DeclaredCosts::copy"] == "cost_HashMap__findp + n + 2"  # memcpy of n bytes: n; findp undeclared
+    # update_crc is declared (a2), but this one is the element's own: it cannot vouch for itself
+    assert costs["DeclaredCosts::fill"] == "cost_update_crc + 2"
+    assert per["DeclaredCosts"]["cost_symbols"] == {"p_length": "packet_length"}
+
+
+def test_first_match_nargs_signature_and_caller():
+    t = table("""
+symbols: {words: words}
+costs:
+  - {match: "Packet::push", nargs: 1, cost: p_length + a0}
+  - {match: "Packet::*", cost: 2}
+  - {match: "operator==(const IPAddress &*", cost: 3}
+  - {match: find, caller: "Good::*", cost: 4*words}
+""")
+    assert t.cost("Packet::push", "Packet::push(uint32_t)", [sympy.Integer(14)]) == sympy.Symbol(
+        "p_length", integer=True, nonnegative=True) + 14
+    assert t.cost("Packet::push", "Packet::push(uint32_t)", [None]) is None  # needs a0, which is unknown
+    assert t.cost("Packet::data", "Packet::data()", []) == 2
+    assert t.cost("Packet::push", "Packet::push(uint32_t, bool)", A[:2]) == 2  # nargs 1 does not apply
+    assert t.cost("operator==", "operator==(const IPAddress &, const IPAddress &)", A[:2]) == 3
+    assert t.cost("operator==", "operator==(const String &, const String &)", A[:2]) is None
+    assert t.cost("find", "find(I, I, const T &)", A, caller="Good::push") == 4 * sympy.Symbol(
+        "words", integer=True, nonnegative=True)
+    assert t.cost("find", "find(I, I, const T &)", A, caller="Other::push") is None
+    assert t.symbols == {"words": "words"}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("costs: [{match: memcpy}]", "costs[0]: each entry needs 'match'"),
+    ("costs: [{match: memcpy, cost: 'a2 +'}]", "costs[0]: cost 'a2 +' is not a formula"),
+    ("costs: [{match: memcpy, cost: bytes}]", "costs[0]: cost 'bytes' uses undeclared symbols ['bytes']"),
+    ("costs: [{match: memcpy, cost: 1, nargs: -1}]", "costs[0]: 'nargs' must be a non-negative integer"),
+    ("symbols: [x]\ncosts: []", "'symbols' must map symbol names"),
+    ("costs: {}", "expected a mapping with a 'costs' list"),
+    ("costs: [", "not YAML"),
+])
+def test_malformed_tables_are_named_errors(text, message):
+    with pytest.raises(apicost.ApiCostError) as e:
+        table(text)
+    assert str(e.value).startswith("t.yaml") and message in str(e.value)
+
+
+def test_unresolved_symbols_are_readable_names():
+    assert str(apicost.unresolved_symbol("HashMap::findp")) == "cost_HashMap__findp"
+    assert str(apicost.unresolved_symbol("IPAddress::operator==")) == "cost_IPAddress__operator_eq_eq"
+    assert str(apicost.unresolved_symbol("")) == "cost_call"
+
+
+def test_the_shipped_tables_load_and_version_the_policy(tmp_path, monkeypatch):
+    shipped = apicost.load()
+    assert shipped.cost("memcpy", "memcpy(void *, const void *, size_t)", [None, None, sympy.Integer(14)]) == 14
+    assert "Classifier" in load_platform_costs() and "FromDevice" in load_platform_costs()
+    before = policy_version(None)
+    copy = tmp_path / "api_costs.yaml"
+    copy.write_text(open(apicost.API_COSTS_FILE).read() + "\n  - {match: strlen, cost: 1}\n")
+    monkeypatch.setattr(apicost, "API_COSTS_FILE", str(copy))
+    assert policy_version(None) != before  # a changed table makes every record stale
+
+
+def test_classifier_words():
+    assert classifier_words(["12/0806 20/0001", "12/0800", "-"]) == 2 + 2 + 2
+    assert classifier_words(["0/0123456789abcdef"]) == 3  # 8 bytes: two words, plus one for alignment
+    assert classifier_words(["!12/08??%fff0"]) == 2
+    assert classifier_words(["tcp port 80"]) is None  # not Classifier patterns: the cost is unknown
+    assert instantiate("4*w + 8", {"w": "classifier_words"}, "12/0806 20/0001, 12/0800, -", 1500) == 32
+    assert instantiate("4*w + 8", {"w": "classifier_words"}, "ip proto tcp", 1500) == INF
+    assert instantiate("8*c + 1", {"c": "config_words"}, "INTERFACES 10.0.0.1/24 10.0.1.1/24, VERBOSE true", 1500) == 41
+
+
+def test_declared_platform_costs_apply_to_platform_elements_only():
+    g = nx.MultiDiGraph()
+    g.add_node("platform/q", klass="Queue", config="")
+    g.add_node("net/q", klass="Queue", config="")
+    declared = {"Queue": {"cost": {"push": "24", "pull": "24"}}}
+    records = {"Queue": {"cost": {"push": "cost_FullNoteQueue__push_success + 1"}}}
+    m = CostModel(g, records, {}, 1500, frozenset(), declared, frozenset({"platform/q"}))
+    assert m.cost("platform/q") == 24 and m.used_declared == {"platform/q"}
+    assert m.cost("net/q") == INF  # a network's own Queue is judged by its record alone
+    finite = {"Queue": {"cost": {"push": "7"}}}
+    m = CostModel(g, finite, {}, 1500, frozenset(), declared, frozenset({"platform/q"}))
+    assert m.cost("platform/q") == 7 and m.used_declared == set()  # a derived cost wins over a declaration
