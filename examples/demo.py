@@ -95,7 +95,7 @@ def gate_demo() -> int:
 
 
 def partition_demo(db: str) -> int:
-    """Merge with the database: FlowTap runs in dave's container; every kernel task's cost against the budget."""
+    """Merge with the database: FlowTap runs in dave's container; tasks over the budget are split."""
     import json
 
     from certify.cli import main as certify
@@ -113,15 +113,18 @@ def partition_demo(db: str) -> int:
         print(f"network {net}: {len(placed) - len(user)} elements in the kernel, "
               f"in its container: {', '.join(user) if user else 'none'}")
         for ch in plan["channels"].get(net, []):
-            print(f"  channel {ch}")
+            sides = ("kernel", "container") if ch["direction"] == "to_user" else ("container", "kernel")
+            print(f"  channel {ch['endpoint']}: {ch['from']} [{ch['from_port']}] ({sides[0]}) -> "
+                  f"[{ch['to_port']}] {ch['to']} ({sides[1]})")
     for sp in plan["splits"]:
         print(f"task {sp['task']} split between {sp['between'][0]} and {sp['between'][1]}: "
               f"{sp['cost_before']:g} units -> {sp['task_cost_after']:g} + {sp['new_task_cost']:g} "
               f"(budget {sp['budget']})")
     for t in plan["tasks"]:
-        print(f"task {t['task']}: {t['cost']:g} of {t['budget']} units per packet")
-    if plan["placements"]["dave"]["FlowTap@3"]["side"] != "user":
-        print("demo: expected FlowTap in dave's container", file=sys.stderr)
+        print(f"task {t['task']}: {t['cost']:g} of {t['budget']} units per run "
+              f"({t['packets_per_run']:g} packet{'s' if t['packets_per_run'] != 1 else ''})")
+    if plan["placements"]["dave"]["FlowTap@3"]["side"] != "user" or not plan["splits"]:
+        print("demo: expected FlowTap in dave's container and a task split", file=sys.stderr)
         return 1
     print(f"kernel: {os.path.relpath(out)}/master.click; containers: "
           + ", ".join(f"{os.path.relpath(out)}/{n}/user.click" for n in sorted(plan["channels"]) if plan["channels"][n]))

@@ -82,7 +82,7 @@ def partitioned_merge(
         records = _records(db, master.graph, source_root)
         platform_nodes = frozenset(n for n, e in master.plan["elements"].items() if e.get("origin") == "platform")
         model = CostModel(master.graph, records, metadata, system.platform.max_packet_length, policy.task_classes,
-                          declared, platform_nodes)
+                          declared, platform_nodes, policy.task_bursts)
         moved = _force_out(model, master, budget, forced, out)
         if any(f.severity == "error" for f in out.findings):
             return out
@@ -120,11 +120,21 @@ def _force_out(model: CostModel, master: Master, budget: int, forced: dict[str, 
         tc = model.task_cost(t)
         if tc.cost <= budget:
             continue
-        for n, c in zip(tc.path, tc.costs):
+        for k, (n, c) in enumerate(zip(tc.path, tc.costs)):
+            if k == tc.task_index and c != INF:  # the task's own work repeats for every packet of a run
+                if tc.burst == INF:
+                    c = INF
+                elif c * tc.burst > budget:
+                    c = c * tc.burst
             if c != INF and c <= budget:
                 continue
             info = elements[n]
-            why = "its cost is unknown or unbounded" if c == INF else f"it alone costs {c:g} units, above the budget of {budget}"
+            if k == tc.task_index and tc.burst == INF:
+                why = "it handles an unbounded number of packets per run (BURST)"
+            elif c == INF:
+                why = "its cost is unknown or unbounded"
+            else:
+                why = f"it alone costs {c:g} units, above the budget of {budget}"
             if info["origin"] == "network":
                 net, orig = info["network"], info["original"]
                 if orig not in forced[net]:
@@ -166,7 +176,7 @@ def _fit(model: CostModel, master: Master, budget: int, records: Mapping[str, Ma
     for t in model.tasks():
         tc = model.task_cost(t)
         entry: dict[str, Any] = {"task": t, "cost": _fmt(tc.cost), "budget": budget, "fits": tc.cost <= budget,
-                                 "path": tc.path}
+                                 "packets_per_run": _fmt(tc.burst), "path": tc.path}
         declared = [n for n in tc.path if n in model.used_declared]
         if declared:  # these platform elements' costs are declarations (merge/data/platform_costs.yaml)
             entry["declared"] = declared

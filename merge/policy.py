@@ -1,5 +1,5 @@
 """The network policy: which classes a virtual network may not use, which classes
-name devices, which run tasks.
+name devices, which run tasks, and how many packets a task handles per run.
 
 The shipped default is ``merge/data/network_policy.yaml``; a user file of the
 same shape extends it (its entries are added, or replace the default's).  Both
@@ -33,6 +33,19 @@ SCHEMA: dict[str, Any] = {
         },
         "forbidden_classes": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
         "task_classes": {"type": "array", "items": {"type": "string"}},
+        "task_bursts": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["default"],
+                "additionalProperties": False,
+                "properties": {
+                    "keyword": {"type": "string", "pattern": "^[A-Z_][A-Z0-9_]*$"},
+                    "position": {"type": "integer", "minimum": 0},
+                    "default": {"type": "integer", "minimum": 1},
+                },
+            },
+        },
     },
 }
 
@@ -42,6 +55,7 @@ class Policy:
     device_classes: dict[str, str] = field(default_factory=dict)
     forbidden_classes: dict[str, str] = field(default_factory=dict)
     task_classes: frozenset[str] = frozenset()
+    task_bursts: dict[str, dict[str, Any]] = field(default_factory=dict)  # class -> packets per task run
 
 
 def _read(path: str) -> dict[str, Any]:
@@ -68,8 +82,10 @@ def load_policy(extra: str | None = None) -> Policy:
     devices: dict[str, str] = {}
     forbidden: dict[str, str] = {}
     tasks: set[str] = set()
+    bursts: dict[str, dict[str, Any]] = {}
     for d in docs:
         devices.update(d.get("device_classes", {}))
         forbidden.update(d.get("forbidden_classes", {}))
         tasks.update(d.get("task_classes", []))
-    return Policy(devices, forbidden, frozenset(tasks))
+        bursts.update(d.get("task_bursts", {}))
+    return Policy(devices, forbidden, frozenset(tasks), bursts)

@@ -18,10 +18,11 @@ Decides, on the merged kernel graph:
   counts as unbounded.  An element's cost excludes the elements it pushes to
   or pulls from: paths add them.
 * a task: an element of a task class (Unqueue, ToDevice, PollDevice, ...);
-  its worst-case cost is its own cost, plus the most expensive pull path
-  upstream (to and including the first queue), plus the most expensive push
-  path downstream (to and including the first queue; Tee-like classes add all
-  their outputs);
+  its worst-case cost per packet is its own cost, plus the most expensive pull
+  path upstream (to and including the first queue), plus the most expensive
+  push path downstream (to and including the first queue; Tee-like classes add
+  all their outputs); per run, that many times the packets it handles in one
+  run (its BURST, from the policy's ``task_bursts``);
 * when a task costs more than ``task_budget``: the cut on its most expensive
   path that best balances the two halves gets a ``Queue`` + ``Unqueue`` (a new
   task on the same network's thread), and the analysis runs again; when no
@@ -135,13 +136,43 @@ def load_platform_costs(path: str | None = None) -> dict[str, dict[str, Any]]:
     return {str(k): dict(v) for k, v in (doc.get("classes") or {}).items()}
 
 
+_KEYWORD = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def packets_per_run(config: str, spec: Mapping[str, Any] | None) -> float:
+    """How many packets one run of a task handles: its BURST argument (by keyword, else at ``position``), else the
+    spec's default; 1 without a spec; ``inf`` for a negative or non-integer BURST."""
+    if spec is None:
+        return 1.0
+    args = cp.argvec(config)
+    value: str | None = None
+    positional = []
+    for a in args:
+        words = a.strip().split(None, 1)
+        if words and _KEYWORD.fullmatch(words[0]):
+            if words[0] == spec.get("keyword"):
+                value = words[1] if len(words) == 2 else ""
+        else:
+            positional.append(a)
+    if value is None and spec.get("position") is not None and int(spec["position"]) < len(positional):
+        value = cp.unquote(positional[int(spec["position"])])
+    if value is None:
+        return float(spec["default"])
+    try:
+        n = int(cp.unquote(value.strip()), 0)
+    except ValueError:
+        return INF
+    return INF if n < 0 else float(n)
+
+
 @dataclass
 class TaskCost:
     task: str
-    cost: float
+    cost: float  # per run: burst x (the task's own work + its most expensive path), per packet
     path: list[str]  # the most expensive chain, in flow order: upstream queue ... task ... downstream queue
-    costs: list[float]  # each element's cost along it
+    costs: list[float]  # each element's per-packet cost along it
     task_index: int  # where the task itself is in ``path``
+    burst: float = 1.0  # packets per run
 
 
 @dataclass
@@ -156,10 +187,12 @@ class CostModel:
     def __init__(self, g: nx.MultiDiGraph, records: Mapping[str, Mapping[str, Any]],
                  metadata: Mapping[str, Mapping[str, str]], max_packet: int, task_classes: frozenset[str],
                  declared: Mapping[str, Mapping[str, Any]] | None = None,
-                 platform_nodes: frozenset[str] = frozenset()) -> None:
+                 platform_nodes: frozenset[str] = frozenset(),
+                 bursts: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.g = g
         self.records = records
         self.declared = declared or {}
+        self.bursts = bursts or {}
         self.platform_nodes = platform_nodes
         self.used_declared: set[str] = set()  # platform elements whose cost came from a declaration
         self.metadata = metadata
@@ -250,7 +283,10 @@ class CostModel:
         down = self.downstream(t, None, frozenset({t}))
         path = list(reversed(up[1])) + [t] + down[1]
         costs = list(reversed(up[2])) + [own] + down[2]
-        return TaskCost(t, own + up[0] + down[0], path, costs, len(up[1]))
+        d = self.g.nodes[t]
+        burst = packets_per_run(d["config"], self.bursts.get(d["klass"]))
+        total = own + up[0] + down[0]
+        return TaskCost(t, burst * total if total else 0.0, path, costs, len(up[1]), burst)
 
     def tasks(self) -> list[str]:
         return sorted(n for n, d in self.g.nodes(data=True) if d["klass"] in self.task_classes)
@@ -259,15 +295,16 @@ class CostModel:
 def halves(tc: TaskCost, i: int, queue_push: float, queue_pull: float, unqueue: float) -> tuple[float, float]:
     """(the task's cost, the new Unqueue task's cost) after cutting between path[i] and path[i+1]."""
     left, right = sum(tc.costs[: i + 1]), sum(tc.costs[i + 1:])
+    b = tc.burst  # the task keeps its burst; the new Unqueue (BURST 1) handles one packet per run
     if i >= tc.task_index:  # downstream of the task: path[i] -> Queue -> Unqueue -> path[i+1]
-        return left + queue_push, unqueue + queue_pull + right
+        return b * (left + queue_push), unqueue + queue_pull + right
     # upstream: path[i] -> Unqueue -> Queue -> path[i+1]; the new task does the left part
-    return queue_pull + right, unqueue + left + queue_push
+    return b * (queue_pull + right), unqueue + left + queue_push
 
 
 def best_cut(tc: TaskCost, queue_push: float, queue_pull: float, unqueue: float) -> tuple[int, float] | None:
     """Index i: the cut between path[i] and path[i+1] minimizing the larger half; None when none helps."""
-    if len(tc.path) < 2 or any(c == INF for c in tc.costs) or INF in (queue_push, queue_pull, unqueue):
+    if len(tc.path) < 2 or any(c == INF for c in tc.costs) or INF in (queue_push, queue_pull, unqueue, tc.burst):
         return None
     best: tuple[int, float] | None = None
     for i in range(len(tc.path) - 1):

@@ -30,6 +30,12 @@ def test_demo_certifies_the_bundled_elements_and_gates_two_networks():
     assert "3 files analyzed" in r.stderr.decode()
     assert "network dave: passes" in out
     assert "network eve: FAILS: class KernelPoke is rejected: reject: KS301 kernel-symbol (1 finding)" in out
+    # the partition: FlowTap in dave's container between two channels, the rest of dave in the kernel
+    assert "network dave: 3 elements in the kernel, in its container: FlowTap@3, Queue@4" in out
+    assert "channel ckbfcdf3x1: TTLGuard@2 [0] (kernel) -> [0] FlowTap@3 (container)" in out
+    assert ("task platform/eth0/from split between platform/eth0/strip and platform/eth0/checkip: "
+            "70664 units -> 904 + 8784 (budget 9000)") in out
+    assert "task platform/eth0/from: 968 of 9000 units per run (8 packets)" in out
 
 
 def test_demo_ends_with_the_report():

@@ -121,14 +121,18 @@ def test_pull_side_element_in_user_space(tmp_path):
 def test_task_over_budget_is_split(tmp_path):
     chain = " -> ".join(["Null"] * 12)
     r, out, plan = run_merge(tmp_path, f"FromDevice(eth1) -> {chain} -> Queue -> ToDevice(eth1);\n",
-                             extra=[], budget=150)
+                             extra=[], budget=1000)
     assert r.returncode == 0, r.stderr.decode()
     assert plan["splits"], plan["tasks"]
     assert all(t["fits"] for t in plan["tasks"])
     split = plan["splits"][0]
-    assert split["cost_before"] > 150 and split["task_cost_after"] <= 150 and split["new_task_cost"] <= 150
+    assert split["cost_before"] > 1000 and split["task_cost_after"] <= 1000 and split["new_task_cost"] <= 1000
+    runs = {t["task"]: t["packets_per_run"] for t in plan["tasks"]}
+    assert runs["platform/eth0/from"] == 8 and runs["platform/eth0/to"] == 16 and runs[split["unqueue"]] == 1
     master = (out / "master.click").read_text()
-    assert split["unqueue"] + " 1" in master  # the new task runs on the network's thread
+    assert split["unqueue"] + " :: Unqueue" in master
+    if split["unqueue"].startswith("net/"):
+        assert split["unqueue"] + " 1" in master  # a network's new task runs on the network's thread
     reparsed_clean(out / "master.click")
 
 
@@ -223,3 +227,29 @@ def test_platform_elements_without_record_costs_take_declared_costs(tmp_path):
     declared = sorted({n for t in plan["tasks"] for n in t.get("declared", [])})
     assert "platform/eth0/from" in declared and "platform/eth0/queue" in declared
     assert all(t["fits"] for t in plan["tasks"])
+
+
+def test_a_task_runs_burst_packets_per_run(tmp_path):
+    """A task's cost per run is its BURST times its most expensive path; BURST -1 (no limit) moves it out."""
+    r, out, plan = run_merge(tmp_path, "FromDevice(eth1) -> Queue -> u :: Unqueue(-1) -> Queue -> ToDevice(eth1);\n",
+                             budget=20000)
+    assert r.returncode == 0, r.stderr.decode()
+    assert ("MN304: element 'u' of network net moved to its container: in task net/u, it handles an unbounded "
+            "number of packets per run (BURST)") in r.stderr.decode()
+    r, out, plan = run_merge(tmp_path, "FromDevice(eth1) -> Queue -> u :: Unqueue(BURST 4) -> Queue -> ToDevice(eth1);\n",
+                             budget=20000)
+    assert r.returncode == 0, r.stderr.decode()
+    task = next(t for t in plan["tasks"] if t["task"] == "net/u")
+    assert task["packets_per_run"] == 4 and task["cost"] == 4 * 30  # Queue pull + Unqueue + Queue push, 10 each
+
+
+def test_packets_per_run_reads_burst():
+    from merge.tasks import INF, packets_per_run
+
+    spec = {"keyword": "BURST", "position": 1, "default": 8}
+    assert packets_per_run("eth0", spec) == 8
+    assert packets_per_run("eth0, 4", spec) == 4
+    assert packets_per_run("eth0, PROMISC true, BURST 32", spec) == 32
+    assert packets_per_run("eth0, BURST -1", spec) == INF
+    assert packets_per_run("eth0, BURST lots", spec) == INF
+    assert packets_per_run("eth0", None) == 1
