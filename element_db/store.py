@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -39,6 +40,27 @@ def default_location(explicit: str | None, stock: bool = False) -> str:
     if not path:
         raise ClickError(Location("certify", 0, 0), "no database: give --db DIR or set CERTIFY_DB")
     return path
+
+
+_VALIDATED: dict[str, str] = {}  # sha256 of a record file's text -> "" (valid) or why it is not
+
+
+def _validate(text: str, rec: Any) -> str:
+    """Schema and digest check of one record, remembered by the text's hash: a merge reads each record once
+    per element and per round, and the schema check is most of the cost."""
+    key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if key not in _VALIDATED:
+        errors = schema_errors(rec)
+        if errors:
+            why = f"does not fit the record schema: {errors[0]}"
+        elif compute_digest(rec) != rec["digest"]:
+            why = "digest mismatch: the record was changed after it was certified"
+        else:
+            why = ""
+        if len(_VALIDATED) > 100_000:
+            _VALIDATED.clear()
+        _VALIDATED[key] = why
+    return _VALIDATED[key]
 
 
 class Database:
@@ -85,13 +107,11 @@ class Database:
             rec = json.loads(text)
         except json.JSONDecodeError as exc:
             return Status(klass, "invalid", f"not JSON (truncated?): {exc.msg} at line {exc.lineno}")
-        errors = schema_errors(rec)
-        if errors:
-            return Status(klass, "invalid", f"does not fit the record schema: {errors[0]}")
+        problem = _validate(text, rec)
+        if problem:
+            return Status(klass, "invalid", problem)
         if rec["class"] != klass:
             return Status(klass, "invalid", f"file {klass}.json holds a record for {rec['class']}")
-        if compute_digest(rec) != rec["digest"]:
-            return Status(klass, "invalid", "digest mismatch: the record was changed after it was certified")
         return Status(klass, "valid", "", rec)
 
     def status(

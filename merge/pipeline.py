@@ -172,7 +172,7 @@ def _fit(model: CostModel, master: Master, budget: int, records: Mapping[str, Ma
         record.update({"task": tc.task, "cost_before": _fmt(tc.cost), "task_cost_after": _fmt(task_after),
                        "new_task_cost": _fmt(new_task), "budget": budget})
         out.task_splits.append(record)
-        model._cost.clear()
+        model.invalidate()
     for t in model.tasks():
         tc = model.task_cost(t)
         entry: dict[str, Any] = {"task": t, "cost": _fmt(tc.cost), "budget": budget, "fits": tc.cost <= budget,

@@ -33,6 +33,7 @@ Decides, on the merged kernel graph:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -51,6 +52,26 @@ FANOUT_ALL = frozenset({"Tee", "PullTee"})
 _FORMULA = re.compile(r"[A-Za-z0-9_+\-*/(). ,]*")
 _FUNCTIONS = {"Max": sympy.Max, "Min": sympy.Min, "ceiling": sympy.ceiling, "floor": sympy.floor}
 INF = math.inf
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(expr: str) -> sympy.Expr:
+    """A record's cost formula as sympy (plain symbols); raises on a formula that does not parse."""
+    names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr)) - set(_FUNCTIONS)
+    local = {n: sympy.Symbol(n) for n in names}
+    return parse_expr(expr, local_dict=local, global_dict={**_FUNCTIONS, "Integer": sympy.Integer,
+                                                           "Float": sympy.Float, "Rational": sympy.Rational,
+                                                           "Symbol": sympy.Symbol},
+                      transformations=standard_transformations)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(expr: str) -> tuple[list[str], Any]:
+    """The formula's symbols (sorted) and a plain-Python function of them: evaluated once per instance and
+    round, sympy's subs would dominate a large merge."""
+    e = _parsed(expr)
+    syms = sorted(e.free_symbols, key=str)
+    return [str(x) for x in syms], sympy.lambdify(syms, e, modules=[{"ceiling": math.ceil, "floor": math.floor}, "math"])
 
 
 def instantiate(expr: str | None, symbols: Mapping[str, str], config: str, max_packet: int,
@@ -90,17 +111,13 @@ def instantiate(expr: str | None, symbols: Mapping[str, str], config: str, max_p
                 return INF
         else:
             return INF
-    local = {n: sympy.Symbol(n) for n in names - set(_FUNCTIONS)}
     try:
-        e = parse_expr(expr, local_dict=local, global_dict={**_FUNCTIONS, "Integer": sympy.Integer,
-                                                             "Float": sympy.Float, "Rational": sympy.Rational,
-                                                             "Symbol": sympy.Symbol},
-                       transformations=standard_transformations)
-        val = e.subs({local[k]: v for k, v in values.items()})
-        if val.free_symbols:
+        names_in, fn = _compiled(expr)
+        if any(n not in values for n in names_in):
             return INF
-        out = float(val)
-    except (SyntaxError, TypeError, ValueError, AttributeError, sympy.SympifyError):
+        out = float(fn(*[values[n] for n in names_in]))
+    except (SyntaxError, TypeError, ValueError, AttributeError, ZeroDivisionError, OverflowError,
+            sympy.SympifyError):
         return INF
     return out if out >= 0 and math.isfinite(out) else INF
 
@@ -199,6 +216,9 @@ class CostModel:
         self.max_packet = max_packet
         self.task_classes = task_classes
         self._cost: dict[str, float] = {}
+        # memoized paths (a path from an element does not depend on the task that reaches it; a push or pull
+        # cycle without a queue is unbounded whichever task meets it first)
+        self._paths: dict[tuple[str, str, int | None], tuple[float, list[str], list[float]]] = {}
 
     def processing(self, n: str) -> tuple[str, str] | None:
         meta = self.metadata.get(self.g.nodes[n]["klass"], {})
@@ -234,8 +254,19 @@ class CostModel:
                   max((e[2]["from_port"] for e in self.g.out_edges(n, data=True)), default=-1) + 1)
         return max(instantiate(costs[m], symbols, d["config"], self.max_packet, nports) for m in methods)
 
+    def invalidate(self) -> None:
+        """Forget every cost and path: the graph changed."""
+        self._cost.clear()
+        self._paths.clear()
+
     def downstream(self, n: str, port_filter: int | None, seen: frozenset[str]) -> tuple[float, list[str], list[float]]:
         """Most expensive push path from ``n``'s outputs (``n`` excluded)."""
+        key = ("down", n, port_filter)
+        if key not in self._paths:
+            self._paths[key] = self._downstream(n, port_filter, seen)
+        return self._paths[key]
+
+    def _downstream(self, n: str, port_filter: int | None, seen: frozenset[str]) -> tuple[float, list[str], list[float]]:
         outs = sorted(self.g.out_edges(n, data=True), key=lambda x: (x[2]["from_port"], x[1]))
         best: tuple[float, list[str], list[float]] = (0.0, [], [])
         total = 0.0
@@ -260,6 +291,12 @@ class CostModel:
 
     def upstream(self, n: str, seen: frozenset[str]) -> tuple[float, list[str], list[float]]:
         """Most expensive pull path into ``n`` (``n`` excluded), nearest element first."""
+        key = ("up", n, None)
+        if key not in self._paths:
+            self._paths[key] = self._upstream(n, seen)
+        return self._paths[key]
+
+    def _upstream(self, n: str, seen: frozenset[str]) -> tuple[float, list[str], list[float]]:
         best: tuple[float, list[str], list[float]] = (0.0, [], [])
         for u, _, d in sorted(self.g.in_edges(n, data=True), key=lambda x: (x[2]["to_port"], x[0])):
             proc = self.processing(n)

@@ -47,7 +47,7 @@ def make_inputs(tmp_path):
     (tmp_path / "net.click").write_text("FromDevice(eth1) -> Strip(14) -> f :: MyFilter -> Unstrip(14) -> "
                                         + " -> ".join(["Null"] * 10) + " -> Queue -> ToDevice(eth1);\n")
     (tmp_path / "system.yaml").write_text(
-        "version: 1\nplatform: {task_budget: 120, max_packet_length: 1500}\nphysical:\n"
+        "version: 1\nplatform: {task_budget: 1000, max_packet_length: 1500}\nphysical:\n"
         '  eth0: {address: 192.0.2.1, ether: "02:00:00:00:00:01", gateway_ether: "02:00:00:00:00:fe"}\n'
         "networks:\n  net:\n    uid: 1000\n    cpu_share: 0.5\n    config: net.click\n    devices:\n"
         "      eth1: {physical: eth0, tunnel: {local: 192.0.2.1, remote: 203.0.113.7, key: 1}, inner: ethernet}\n")
@@ -92,7 +92,7 @@ def test_pages_hold_what_a_reviewer_needs(tmp_path):
     net = (tmp_path / "rep" / "networks" / "net.html").read_text()
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="graph"' in net
     assert 'class="node user' in net and 'class="node kernel' in net and "channel" in net and "split" in net
-    assert 'class="bars"' in net and "budget 120" in net
+    assert 'class="bars"' in net and "budget 1000" in net
     assert "Drawn by" in net
     idx = (tmp_path / "rep" / "index.html").read_text()
     assert 'id="f-verdict"' in idx and 'data-verdict="reject"' in idx
