@@ -7,7 +7,8 @@ pull, simple_action, smaction, run_task, run_timer; ``None`` when unbounded),
 and what fills each cost symbol where that is known (``*_length`` of a packet:
 ``packet_length``; ``ninputs``/``noutputs``: the instance's port counts; a
 symbol of a declared API cost, such as ``classifier_words``: what
-``api_costs.yaml`` says; the
+``api_costs.yaml`` says; a member read from a configuration argument in
+configure() and assigned nowhere else: ``config:KEYWORD@POSITION``; the
 rest stays unfilled, so the partition counts it as unbounded).  A packet-path method whose cost is unbounded -- an unbounded loop
 or recursion on it -- is a KS502 finding at the method: such an element is
 never ``kernel``.
@@ -39,6 +40,8 @@ def element_bounds(path: str, opts: ParseOptions) -> tuple[dict[str, dict[str, A
     out: dict[str, dict[str, Any]] = {}
     costs: dict[str, str | None] = {}
     declared = apicost.load().symbols
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
     for fn in doc["functions"]:
         name = str(fn["name"])
         cost = str(fn["cost"])
@@ -55,12 +58,33 @@ def element_bounds(path: str, opts: ParseOptions) -> tuple[dict[str, dict[str, A
                         entry["cost_symbols"][sym] = sym
                     elif sym in declared:  # a declared API cost's symbol (classifier_words)
                         entry["cost_symbols"][sym] = declared[sym]
+                    elif str(doc.get("symbols", {}).get(sym, "")).startswith("configuration argument "):
+                        fill = config_fill(text, sym, str(doc["symbols"][sym]).rsplit(" ", 1)[1])
+                        if fill:
+                            entry["cost_symbols"][sym] = fill
     for lp in doc["loops"]:
         cls = str(lp.get("function", "")).rpartition("::")[0]
         if cls in out:
             out[cls]["loops"].append({k: lp.get(k) for k in ("file", "line", "column", "function", "kind", "bound",
                                                               "bound_symbolic", "status")})
     return out, costs
+
+
+_POSITIONAL_READ = re.compile(r'\.read_m?p(?:_with)?\s*\(\s*"([A-Z][A-Z0-9_]*)"')
+
+
+def config_fill(text: str, member: str, keyword: str) -> str | None:
+    """What fills a member read from configuration argument ``keyword``: ``config:KEYWORD@N`` (N: its position
+    among the positional reads of the one Args chain) or ``config:KEYWORD``; None when the file assigns the member
+    anywhere else (a text check, conservative: an initialize() that clamps or rescales it would make the
+    configured value the wrong one)."""
+    m = re.escape(member)
+    if re.search(rf"\b{m}\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)|\b{m}\s*(?:\+\+|--)|(?:\+\+|--)\s*{m}\b", text):
+        return None
+    keywords = _POSITIONAL_READ.findall(text)
+    if text.count("Args(") == 1 and keywords.count(keyword) == 1:
+        return f"config:{keyword}@{keywords.index(keyword)}"
+    return f"config:{keyword}"
 
 
 def add_bounds(result: FileResult, path: str, opts: ParseOptions, policy: Policy) -> None:

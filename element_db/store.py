@@ -42,24 +42,19 @@ def default_location(explicit: str | None, stock: bool = False) -> str:
     return path
 
 
-_VALIDATED: dict[str, str] = {}  # sha256 of a record file's text -> "" (valid) or why it is not
+_VALIDATED: dict[str, tuple[str, bool]] = {}  # sha256 of a record file's text -> (schema problem, digest ok)
 
 
-def _validate(text: str, rec: Any) -> str:
+def _validate(text: str, rec: Any) -> tuple[str, bool]:
     """Schema and digest check of one record, remembered by the text's hash: a merge reads each record once
     per element and per round, and the schema check is most of the cost."""
     key = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if key not in _VALIDATED:
         errors = schema_errors(rec)
-        if errors:
-            why = f"does not fit the record schema: {errors[0]}"
-        elif compute_digest(rec) != rec["digest"]:
-            why = "digest mismatch: the record was changed after it was certified"
-        else:
-            why = ""
+        why = f"does not fit the record schema: {errors[0]}" if errors else ""
         if len(_VALIDATED) > 100_000:
             _VALIDATED.clear()
-        _VALIDATED[key] = why
+        _VALIDATED[key] = (why, not errors and compute_digest(rec) == rec["digest"])
     return _VALIDATED[key]
 
 
@@ -107,11 +102,13 @@ class Database:
             rec = json.loads(text)
         except json.JSONDecodeError as exc:
             return Status(klass, "invalid", f"not JSON (truncated?): {exc.msg} at line {exc.lineno}")
-        problem = _validate(text, rec)
-        if problem:
-            return Status(klass, "invalid", problem)
+        schema_problem, digest_ok = _validate(text, rec)
+        if schema_problem:
+            return Status(klass, "invalid", schema_problem)
         if rec["class"] != klass:
             return Status(klass, "invalid", f"file {klass}.json holds a record for {rec['class']}")
+        if not digest_ok:
+            return Status(klass, "invalid", "digest mismatch: the record was changed after it was certified")
         return Status(klass, "valid", "", rec)
 
     def status(

@@ -10,7 +10,9 @@ Decides, on the merged kernel graph:
   Classifier patterns), ``arg:N`` (the integer value of argument N),
   ``ninputs``/``noutputs`` (the instance's port counts), ``config_words``
   (whitespace-separated words of its configuration), ``classifier_words``
-  (the 32-bit words its Classifier patterns compare), ``max:V`` (a
+  (the 32-bit words its Classifier patterns compare), ``config:KEYWORD@N``
+  (the integer the instance gives for a configuration argument, by keyword or
+  as positional argument N; not given: unknown), ``max:V`` (a
   declared maximum).  An element the merger inserted itself whose record
   gives no finite cost takes its class's declared cost
   (``merge/data/platform_costs.yaml``).  No record cost, a symbol nothing fills,
@@ -99,6 +101,15 @@ def instantiate(expr: str | None, symbols: Mapping[str, str], config: str, max_p
             if words is None:
                 return INF
             values[name] = words
+        elif spec.startswith("config:"):  # config:KEYWORD or config:KEYWORD@POSITION (the element's configure())
+            kw, _, pos = spec[7:].partition("@")
+            raw = config_value(config, kw, int(pos) if pos.isdigit() else None)
+            try:
+                values[name] = int(raw, 0) if raw is not None else -1
+            except ValueError:
+                return INF
+            if values[name] < 0:
+                return INF  # not given (the default is not known here), or negative
         elif spec.startswith("arg:"):
             try:
                 values[name] = int(cp.unquote(args[int(spec[4:])]), 0)
@@ -156,27 +167,34 @@ def load_platform_costs(path: str | None = None) -> dict[str, dict[str, Any]]:
 _KEYWORD = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
+def config_value(config: str, keyword: str | None, position: int | None) -> str | None:
+    """The value of one configuration argument: given by keyword (``BURST 8``), else the ``position``-th
+    positional argument; None when the configuration does not give it."""
+    value: str | None = None
+    positional = []
+    for a in cp.argvec(config):
+        words = a.strip().split(None, 1)
+        if words and _KEYWORD.fullmatch(words[0]):
+            if words[0] == keyword:
+                value = words[1] if len(words) == 2 else ""
+        else:
+            positional.append(a)
+    if value is None and position is not None and position < len(positional):
+        value = positional[position]
+    return None if value is None else cp.unquote(value.strip())
+
+
 def packets_per_run(config: str, spec: Mapping[str, Any] | None) -> float:
     """How many packets one run of a task handles: its BURST argument (by keyword, else at ``position``), else the
     spec's default; 1 without a spec; ``inf`` for a negative or non-integer BURST."""
     if spec is None:
         return 1.0
-    args = cp.argvec(config)
-    value: str | None = None
-    positional = []
-    for a in args:
-        words = a.strip().split(None, 1)
-        if words and _KEYWORD.fullmatch(words[0]):
-            if words[0] == spec.get("keyword"):
-                value = words[1] if len(words) == 2 else ""
-        else:
-            positional.append(a)
-    if value is None and spec.get("position") is not None and int(spec["position"]) < len(positional):
-        value = cp.unquote(positional[int(spec["position"])])
+    pos = spec.get("position")
+    value = config_value(config, spec.get("keyword"), int(pos) if pos is not None else None)
     if value is None:
         return float(spec["default"])
     try:
-        n = int(cp.unquote(value.strip()), 0)
+        n = int(value, 0)
     except ValueError:
         return INF
     return INF if n < 0 else float(n)

@@ -110,3 +110,23 @@ def test_declared_platform_costs_apply_to_platform_elements_only():
     finite = {"Queue": {"cost": {"push": "7"}}}
     m = CostModel(g, finite, {}, 1500, frozenset(), declared, frozenset({"platform/q"}))
     assert m.cost("platform/q") == 7 and m.used_declared == set()  # a derived cost wins over a declaration
+
+
+def test_members_read_from_configuration_are_filled_from_the_instance():
+    from analyzers.element_bounds import config_fill
+
+    one_chain = 'int X::configure(Vector<String> &conf, ErrorHandler *errh) {\n' \
+                '    return Args(conf, this, errh).read_mp("OFFSET", _off).read_p("LENGTH", _n).read("X", _x).complete();\n}\n'
+    assert config_fill(one_chain, "_n", "LENGTH") == "config:LENGTH@1"
+    assert config_fill(one_chain, "_x", "X") == "config:X"  # keyword only
+    assert config_fill(one_chain + "int X::initialize(ErrorHandler *) { _n = _n * 2; return 0; }\n", "_n", "LENGTH") is None
+    assert config_fill(one_chain + "void X::push(int, Packet *p) { _n++; }\n", "_n", "LENGTH") is None
+    assert config_fill(one_chain + "bool X::f() { return _n == 3; }\n", "_n", "LENGTH") == "config:LENGTH@1"
+    two_chains = one_chain + 'int X::other(Vector<String> &conf) { return Args(conf).read_p("LENGTH", _n).complete(); }\n'
+    assert config_fill(two_chains, "_n", "LENGTH") == "config:LENGTH"  # which position is not clear: keyword only
+    fill = {"_n": "config:LENGTH@1"}
+    assert instantiate("4*_n + 1", fill, "0, 10", 1500) == 41
+    assert instantiate("4*_n + 1", fill, "0, LENGTH 3", 1500) == 13
+    assert instantiate("4*_n + 1", fill, "0", 1500) == INF  # not given: its default is not known here
+    assert instantiate("4*_n + 1", fill, "0, -2", 1500) == INF
+    assert instantiate("4*_n + 1", fill, "0, many", 1500) == INF
