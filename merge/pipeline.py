@@ -68,7 +68,9 @@ def partitioned_merge(
     budget = system.platform.task_budget
     declared = load_platform_costs()
     forced: dict[str, dict[str, str]] = {r.network.name: {} for r in results}
-    for _ in range(MAX_ROUNDS):
+    # each round moves at least one network element into its container, so the loop ends
+    rounds = sum(r.graph.number_of_nodes() for r in results if r.graph is not None) + 2
+    for _ in range(max(rounds, MAX_ROUNDS)):
         out = Partitioned(None)
         for r in sorted(results, key=lambda r: r.network.name):
             pl, fs = place(r, db, policy, forced[r.network.name], source_root)
@@ -120,8 +122,11 @@ def _force_out(model: CostModel, master: Master, budget: int, forced: dict[str, 
         tc = model.task_cost(t)
         if tc.cost <= budget:
             continue
-        for k, (n, c) in enumerate(zip(tc.path, tc.costs)):
-            if k == tc.task_index and c != INF:  # the task's own work repeats for every packet of a run
+        # every element the task can run, on any path: the most expensive path alone would show one
+        # culprit per round (the platform's dispatch task reaches every network)
+        for n in [t] + model.reach(t):
+            c = model.cost(n, task=n == t)
+            if n == t and c != INF:  # the task's own work repeats for every packet of a run
                 if tc.burst == INF:
                     c = INF
                 elif c * tc.burst > budget:
@@ -129,7 +134,7 @@ def _force_out(model: CostModel, master: Master, budget: int, forced: dict[str, 
             if c != INF and c <= budget:
                 continue
             info = elements[n]
-            if k == tc.task_index and tc.burst == INF:
+            if n == t and tc.burst == INF:
                 why = "it handles an unbounded number of packets per run (BURST)"
             elif c == INF:
                 why = "its cost is unknown or unbounded"

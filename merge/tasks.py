@@ -307,6 +307,31 @@ class CostModel:
             return total, best[1], best[2]
         return best
 
+    def reach(self, t: str) -> list[str]:
+        """Every element a run of task ``t`` can execute, on any path (not only the most expensive one): push
+        paths downstream and pull paths upstream, each to and including the first queue; sorted."""
+        out: set[str] = set()
+        stack = [v for _, v in self.g.out_edges(t)]
+        while stack:
+            v = stack.pop()
+            if v in out or v == t:
+                continue
+            out.add(v)
+            if not self.is_queue(v):
+                stack.extend(w for _, w in self.g.out_edges(v))
+        stack = [t]
+        pulled: set[str] = set()
+        while stack:
+            n = stack.pop()
+            proc = self.processing(n)
+            for u, _, d in self.g.in_edges(n, data=True):
+                if proc is None or proc[0][min(d["to_port"], len(proc[0]) - 1)] == "h" or u in pulled or u == t:
+                    continue
+                pulled.add(u)
+                if not self.is_queue(u):
+                    stack.append(u)
+        return sorted(out | pulled)
+
     def upstream(self, n: str, seen: frozenset[str]) -> tuple[float, list[str], list[float]]:
         """Most expensive pull path into ``n`` (``n`` excluded), nearest element first."""
         key = ("up", n, None)

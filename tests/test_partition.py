@@ -253,3 +253,22 @@ def test_packets_per_run_reads_burst():
     assert packets_per_run("eth0, BURST -1", spec) == INF
     assert packets_per_run("eth0, BURST lots", spec) == INF
     assert packets_per_run("eth0", None) == 1
+
+
+def test_a_task_reaches_every_branch_not_only_the_worst():
+    """Every element a task can run is checked, so one round moves every culprit of a dispatching task."""
+    import networkx as nx
+
+    from merge.tasks import CostModel
+
+    g = nx.MultiDiGraph()
+    for n, k in [("src", "FromDevice"), ("cl", "Classifier"), ("a", "Mystery"), ("b", "Mystery"), ("q", "Queue"),
+                 ("after", "Null"), ("pullsrc", "Queue"), ("u", "Unqueue")]:
+        g.add_node(n, klass=k, config="")
+    for a, b, fp in [("src", "cl", 0), ("cl", "a", 0), ("cl", "b", 1), ("a", "q", 0), ("b", "q", 0), ("q", "after", 0),
+                     ("pullsrc", "u", 0)]:
+        g.add_edge(a, b, key=(fp, 0), from_port=fp, to_port=0)
+    meta = {"Queue": {"processing": "h/l"}, "Unqueue": {"processing": "l/h"}, "Classifier": {"processing": "h/h"}}
+    m = CostModel(g, {}, meta, 1500, frozenset({"FromDevice", "Unqueue"}))
+    assert m.reach("src") == ["a", "b", "cl", "q"]  # stops at the queue; both branches
+    assert m.reach("u") == ["pullsrc"]
