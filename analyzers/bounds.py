@@ -17,6 +17,14 @@ over them (flow-insensitive, so sound whatever the order of the writes; a
 ``volatile`` global is taken as written only by the program, as the files are
 the whole program).  Any other write (``g++``, ``g += x``, ``&g``, a
 non-constant value) leaves the global symbolic.
+A direct recursive call that passes a parameter on unchanged adds no value of it.
+In whole C programs, a struct member (or a member array's element at a constant
+index) whose every store is a constant, or another such member, takes one of
+those values, plus 0 for static instances; a record whose pointer is converted
+to another pointer type (``memset``, ``memcpy``, byte views, allocators), that
+has an initializer list, an external instance or a union around it, is left
+symbolic (:func:`_collect_fields`).  A loop whose count only numbers can give
+(a symbolic step) is counted again for every context (:func:`analyzers.loops.recount`).
 ``bound`` is then the largest of the bound over all contexts (a number where the
 program fixes it) and ``bound_symbolic`` the parametric form.  Without the flag
 both are the parametric form.
@@ -27,6 +35,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sympy
@@ -35,10 +44,9 @@ from sympy import Expr
 from analyzers import annotations as ann
 from analyzers import loopmath as lm
 from analyzers.cost import FunctionInfo, function_costs
-from analyzers.frontend import Node, ParseOptions, declarations_in, parse
-from analyzers.loopexpr import Converter, Sources, initializer, is_unsigned_type
-from analyzers.loops import Call, FunctionLoops, Loop
-from analyzers.loopsyntax import writes
+from analyzers.frontend import Node, ParseOptions, TypeView, declarations_in, parse
+from analyzers.loopexpr import Converter, Sources, initializer, is_unsigned_type, strip
+from analyzers.loops import Call, FunctionLoops, Loop, recount
 from certify.findings import Finding, make_finding
 
 FUNCTION_KINDS = frozenset(("FUNCTION_DECL", "CXX_METHOD", "CONSTRUCTOR", "DESTRUCTOR", "FUNCTION_TEMPLATE"))
@@ -90,6 +98,37 @@ def options_for(path: str, opts: ParseOptions) -> ParseOptions:
 
 
 @dataclass
+class _Fields:
+    """What a C program stores in struct members, gathered over its files (whole-program mode).
+
+    Keys: a field's USR, ``USR[k]`` for element ``k`` of a member array; records by their USR.
+    """
+
+    stores: dict[str, list[Expr | None]] = field(default_factory=dict)  # field key -> values stored
+    untracked: set[str] = field(default_factory=set)  # field keys and record USRs with unseen writes
+    zero: set[str] = field(default_factory=set)  # records with a zero-initialized (static) instance
+    record_of: dict[str, str] = field(default_factory=dict)  # field USR -> its record's USR
+    by_spelling: dict[str, str] = field(default_factory=dict)  # record type spelling -> USR
+    externs: dict[str, str] = field(default_factory=dict)  # extern global of a record type -> record USR
+    nested: dict[str, set[str]] = field(default_factory=dict)  # record USR -> its members' type keys
+    passed: set[tuple[str, str]] = field(default_factory=set)  # (callee USR, record USR) of pointer arguments
+    defined: set[str] = field(default_factory=set)  # globals defined in the files
+
+    def merge(self, other: _Fields) -> None:
+        for k, v in other.stores.items():
+            self.stores.setdefault(k, []).extend(v)
+        self.untracked |= other.untracked
+        self.zero |= other.zero
+        self.record_of.update(other.record_of)
+        self.by_spelling.update(other.by_spelling)
+        self.externs.update(other.externs)
+        for record, types in other.nested.items():
+            self.nested.setdefault(record, set()).update(types)
+        self.passed |= other.passed
+        self.defined |= other.defined
+
+
+@dataclass
 class _Unit:
     """One parsed file's functions and what whole-program mode needs of it."""
 
@@ -98,12 +137,14 @@ class _Unit:
     global_values: dict[str, list[Expr | None]]  # global name -> initial value and assigned values
     defined: set[str]  # globals defined (not only declared) in the unit
     fillers: dict[str, str] = field(default_factory=dict)  # member -> configuration keyword
+    fields: _Fields | None = None  # struct members' writes (C whole programs)
+    member_syms: dict[str, set[str]] = field(default_factory=dict)  # member symbol -> field keys
 
 
 def analyze(paths: list[str], opts: ParseOptions, whole_program: bool = False,
             external: list[ann.ExternalBound] | None = None, use_pragmas: bool = True) -> BoundsReport:
     """Bound and cost every function of ``paths``; raises OSError or :class:`BoundsInputError`."""
-    units = [_analyze_file(p, opts) for p in paths]
+    units = [_analyze_file(p, opts, whole_program) for p in paths]
     report = BoundsReport()
     infos = [info for u in units for info, _ in u.functions]
     contexts = _contexts(infos) if whole_program else {}
@@ -114,6 +155,8 @@ def analyze(paths: list[str], opts: ParseOptions, whole_program: bool = False,
             for name, vs in u.global_values.items():
                 values.setdefault(name, []).extend(vs)
         values = {k: v for k, v in values.items() if k in defined and None not in v}
+        if units and all(u.fields is not None for u in units):
+            values.update(_member_values(units))
     costs = function_costs(infos)
     for u in units:
         for info, loops in u.functions:
@@ -122,6 +165,8 @@ def analyze(paths: list[str], opts: ParseOptions, whole_program: bool = False,
                 lp.bound_symbolic = lp.bound
                 if whole_program and lp.bound is not None:
                     lp.bound = _instantiate(lp.bound, contexts.get(info.usr, [{}]), values)
+                elif whole_program and lp.deferred is not None:
+                    _count_deferred(lp, lp.deferred, contexts.get(info.usr, [{}]), values)
                 _annotate(lp, info, external or [], use_pragmas, report)
                 report.loops.append(lp)
             report.functions.append(FunctionRow(info.name, u.shown, info.line, costs.get(info.usr, sympy.oo)))
@@ -161,7 +206,7 @@ def _lines(path: str) -> list[str]:
     return _LINES[path]
 
 
-def _analyze_file(path: str, opts: ParseOptions) -> _Unit:
+def _analyze_file(path: str, opts: ParseOptions, whole_program: bool = False) -> _Unit:
     parsed = parse(path, options_for(path, opts))
     _LINES.pop(os.path.abspath(path), None)
     for d in parsed.diagnostics:
@@ -174,6 +219,7 @@ def _analyze_file(path: str, opts: ParseOptions) -> _Unit:
     sources.add_defines(tuple(opts.defines))
     current: list[FunctionLoops] = []
     conv = Converter(sources, lambda d, use: current[-1].resolve(d, use) if current else None)
+    conv.choice = lambda values: current[-1].choose(values) if current else None
     me = os.path.abspath(path)
     unit = _Unit(path, [], {}, set())
     seen: set[str] = set()
@@ -198,10 +244,13 @@ def _analyze_file(path: str, opts: ParseOptions) -> _Unit:
         if fn.spelling == "configure" and fn.kind == "CXX_METHOD":
             unit.fillers.update(configuration_fillers(fn.tokens()))
         if body is not None:
-            for key, nodes in writes(body).items():
+            for key, nodes in fl.writes(body).items():
                 if not key.startswith("m:"):
                     name = key.rsplit(":", 1)[-1]
                     unit.global_values.setdefault(name, []).extend(_assigned(n, conv) for n in nodes)
+    if path.endswith(".c") and whole_program:
+        unit.fields = _collect_fields(root, conv, {os.path.dirname(me)})
+        unit.member_syms = conv.member_syms
     for name, seen_decl in conv.global_syms.items():
         decl = seen_decl.definition or seen_decl
         # a file-scope "int g;" is a (tentative) definition in C, zero-initialized; libclang says it is not
@@ -256,11 +305,20 @@ def _contexts(infos: list[FunctionInfo]) -> dict[str, list[dict[str, Expr]]]:
         if usr in stack or usr not in callers:
             return [{}]
         out: list[dict[str, Expr]] = []
-        for caller, call in callers[usr]:
+        params = by_usr[usr].params
+        # a direct recursive call that passes a parameter on unchanged adds no value of it; any other
+        # argument of such a call leaves that parameter unknown (dropped from every context)
+        varying = {p.name for caller, call in callers[usr] if caller == usr
+                   for p, v in zip(params, call.args) if v is None or v != p} | \
+            {p.name for caller, call in callers[usr] if caller == usr for p in params[len(call.args):]}
+        entries = [(caller, call) for caller, call in callers[usr] if caller != usr]
+        if not entries:
+            return [{}]
+        for caller, call in entries:
             for outer in ctx(caller, stack + (usr,)):
                 values: dict[str, Expr] = {}
-                for p, v in zip(by_usr[usr].params, call.args):
-                    if v is not None:
+                for p, v in zip(params, call.args):
+                    if v is not None and p.name not in varying:
                         values[p.name] = _by_name(v, outer)
                 out.append(values)
                 if len(out) > MAX_CONTEXTS:
@@ -273,7 +331,63 @@ def _contexts(infos: list[FunctionInfo]) -> dict[str, list[dict[str, Expr]]]:
 
 
 def _by_name(e: Expr, values: dict[str, Expr]) -> Expr:
-    return e.xreplace({s: values[s.name] for s in e.free_symbols if s.name in values})
+    """``e`` with its symbols replaced by name; unchanged when the values make it undefined."""
+    got = _substituted(e, values)
+    return e if got is None else got
+
+
+def _substituted(e: Expr, values: dict[str, Expr]) -> Expr | None:
+    """``e`` with its symbols replaced by name, or None when that divides by zero.
+
+    A division by zero in a bound comes from one in the program (undefined behaviour), so a
+    combination of values that makes one is not a combination the program can run.
+    """
+    try:
+        out = e.xreplace({s: values[s.name] for s in e.free_symbols if s.name in values})
+    except (ValueError, TypeError, ZeroDivisionError):
+        return None
+    return None if out.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo) else out
+
+
+def _count_deferred(lp: Loop, d: lm.Deferred, contexts: list[dict[str, Expr]],
+                    values: dict[str, list[Expr | None]]) -> None:
+    """Bound a loop with a symbolic step from every context's numbers: the largest count over all."""
+    counts: list[Expr] = []
+    statuses: set[str] = set()
+    for env in _environments([d.init, d.bound, d.step], contexts, values):
+        got = recount(d, env)
+        if got.count is None:
+            lp.reason = got.reason or lp.reason
+            return
+        counts.append(got.count)
+        statuses.add(got.status)
+    if not counts:
+        return
+    lp.bound = sympy.Max(*counts) if len(set(counts)) > 1 else counts[0]
+    lp.status = lm.EXACT if statuses == {lm.EXACT} else lm.UPPER
+    lp.reason = "" if lp.status == lm.EXACT else \
+        "an early exit can shorten the loop" if d.early_exit else "the largest over the program's values"
+
+
+def _environments(exprs: list[Expr], contexts: list[dict[str, Expr]],
+                  values: dict[str, list[Expr | None]]) -> list[dict[str, Expr]]:
+    """Every assignment of numbers to the symbols of ``exprs`` from the contexts and global values.
+
+    A context's values may mention globals; those get every value they can take.  An empty list
+    when there are too many combinations.
+    """
+    out: list[dict[str, Expr]] = []
+    for c in contexts:
+        ctx = dict(c)
+        names = sorted({s.name for e in exprs for s in _by_name(e, ctx).free_symbols if s.name in values})
+        choices = [sorted(set(v for v in values[n] if v is not None), key=sympy.default_sort_key) for n in names]
+        combos = list(itertools.islice(itertools.product(*choices), MAX_CONTEXTS + 1))
+        if len(combos) > MAX_CONTEXTS or len(out) + len(combos) > MAX_CONTEXTS:
+            return []
+        for combo in combos:
+            glob = dict(zip(names, combo))
+            out.append({**{k: _by_name(v, glob) for k, v in ctx.items()}, **glob})
+    return out
 
 
 def _instantiate(bound: Expr, contexts: list[dict[str, Expr]], values: dict[str, list[Expr | None]]) -> Expr:
@@ -287,7 +401,229 @@ def _instantiate(bound: Expr, contexts: list[dict[str, Expr]], values: dict[str,
             variants.add(e)
             continue
         for combo in combos:
-            variants.add(_by_name(e, dict(zip(names, combo))))
+            got = _substituted(e, dict(zip(names, combo)))
+            if got is not None:
+                variants.add(got)
     if not variants:
         return bound
     return sympy.Max(*variants) if len(variants) > 1 else next(iter(variants))
+
+
+# ---- struct members in whole C programs ------------------------------------------------------
+_CASTS = frozenset(("UNEXPOSED_EXPR", "CSTYLE_CAST_EXPR"))
+_RECORDS = frozenset(("STRUCT_DECL", "UNION_DECL"))
+MAX_MEMBER_VALUES = 16
+
+
+def _collect_fields(root: Node, conv: Converter, dirs: set[str]) -> _Fields:
+    """Every store into a struct member in the program's own files, and every way one could go unseen.
+
+    A member ``s.f`` / ``p->f`` / ``p->a[k]`` assigned ``= e`` records ``e`` (a constant, or other
+    members); ``++``, ``+=``, ``&s.f`` or a member array used as a pointer makes it unknown.  A
+    record is unknown as a whole when a pointer to it is converted to or from another pointer type
+    (``memcpy``, ``memset``, byte views, allocators), when it is given an initializer list, when a
+    union holds it, when an instance is external to the files, or when a pointer to it is passed
+    to a function the files do not define.  Static instances without an
+    initializer add the value 0 to every member (and to the members of records nested in them).
+    """
+    f = _Fields()
+    tops = [c for c in root.children() if c.file and any(c.file.startswith(d + os.sep) for d in dirs)]
+    stack: list[tuple[Node, Node | None]] = [(c, None) for c in tops]
+    while stack:
+        n, parent = stack.pop()
+        k = n.kind
+        if k in _RECORDS:
+            _record(n, f)
+        elif k == "VAR_DECL":
+            _instance(n, parent, f)
+        elif k == "BINARY_OPERATOR":
+            kids = n.children()
+            lhs = strip(kids[0]) if len(kids) == 2 else None
+            # the operator is read from the tokens (slow on long expressions): only for a member or a
+            # record, and only an lvalue operand, never under an implicit conversion as a read is (C)
+            key = _field_key(kids[0], conv) if lhs is not None and kids[0].kind != "UNEXPOSED_EXPR" else None
+            record = None
+            if lhs is not None and key is None and kids[0].kind != "UNEXPOSED_EXPR" and \
+                    lhs.kind in ("DECL_REF_EXPR", "UNARY_OPERATOR", "MEMBER_REF_EXPR"):
+                record = _record_usr(lhs.type, f)
+            if (key is not None or record is not None) and n.operator() == "=":
+                if key is not None:
+                    f.stores.setdefault(key, []).append(conv.expr(kids[1]))
+                elif lhs is not None:
+                    rhs = strip(kids[1])  # a struct copy: from an unseen function, unknown
+                    callee = rhs.referenced if rhs.kind == "CALL_EXPR" else None
+                    if rhs.kind == "CALL_EXPR" and (callee is None or callee.definition is None):
+                        f.untracked.add(record or "")
+        elif k in ("COMPOUND_ASSIGNMENT_OPERATOR", "UNARY_OPERATOR"):
+            kids = n.children()
+            key = _field_key(kids[0], conv) if kids and kids[0].kind != "UNEXPOSED_EXPR" and \
+                strip(kids[0]).kind in ("MEMBER_REF_EXPR", "ARRAY_SUBSCRIPT_EXPR") else None
+            op = n.operator() if key is not None and k == "UNARY_OPERATOR" else ""
+            if key is not None and (k == "COMPOUND_ASSIGNMENT_OPERATOR" or op in ("++", "--")):
+                f.untracked.add(key)
+            elif key is not None and op == "&":
+                f.untracked.add(key.split("[")[0])
+        elif k == "MEMBER_REF_EXPR":
+            d = n.referenced
+            if d is not None and d.kind == "FIELD_DECL" and d.type.canonical.kind != "CONSTANTARRAY":
+                pass
+            elif d is not None and d.kind == "FIELD_DECL" and (parent is None or parent.kind != "ARRAY_SUBSCRIPT_EXPR"):
+                f.untracked.add(d.usr)  # a member array used as a pointer: writes through it are unseen
+        elif k in _CASTS:
+            kids = n.children()
+            if kids and (n.type.is_pointer() or kids[-1].type.is_pointer()):
+                to, frm = _record_usr(n.type, f), _record_usr(kids[-1].type, f)
+                if to != frm:
+                    f.untracked |= {r for r in (to, frm) if r is not None}
+        elif k == "CALL_EXPR":
+            callee = n.referenced
+            for a in n.children()[1:]:
+                if a.type.is_pointer():
+                    r = _record_usr(a.type, f)
+                    if r is not None:  # a function outside the files may store into it
+                        f.passed.add((callee.usr if callee is not None else "", r))
+        elif k == "INIT_LIST_EXPR":
+            r = _record_usr(n.type, f)
+            if r is not None:
+                f.untracked.add(r)
+        up = parent if k in _CASTS or k == "PAREN_EXPR" else n  # the nearest non-wrapper ancestor
+        stack.extend((c, up) for c in n.children())
+    return f
+
+
+def _record(n: Node, f: _Fields) -> None:
+    f.by_spelling[n.type.canonical.spelling] = n.usr
+    for c in n.children():
+        if c.kind == "FIELD_DECL":
+            f.record_of[c.usr] = n.usr
+            f.nested.setdefault(n.usr, set()).add(_type_key(c.type))
+            if n.kind == "UNION_DECL":
+                f.untracked.add(c.usr)  # a store into another member of the union changes it
+                inner = _record_usr(c.type, f)
+                if inner is not None:
+                    f.untracked.add(inner)
+
+
+def _record_usr(t: TypeView, f: _Fields) -> str | None:
+    """The record a type is, points to or is an array of (by the record's USR), else None."""
+    spelling = _type_key(t)
+    if spelling in f.by_spelling:
+        return f.by_spelling[spelling]
+    d = t.canonical.declaration()
+    return d.usr if d is not None and d.kind in _RECORDS else None
+
+
+def _type_key(t: TypeView) -> str:
+    """A type's canonical spelling without qualifiers, array bounds and pointers: ``struct s``."""
+    spelling = re.sub(r"\s*(\[[^]]*\])+$", "", t.canonical.spelling)
+    return re.sub(r"\b(const|volatile)\s+", "", spelling).rstrip(" *")
+
+
+def _instance(n: Node, parent: Node | None, f: _Fields) -> None:
+    """A variable of a record type: zero-initialized when static without an initializer."""
+    r = _record_usr(n.type, f)
+    if r is None:
+        return
+    storage = n.storage()
+    top = n.semantic_parent is not None and n.semantic_parent.kind == "TRANSLATION_UNIT"
+    if storage == "EXTERN":
+        f.externs[n.spelling] = r
+        return
+    if top:
+        f.defined.add(n.spelling)
+    if (top or storage == "STATIC") and initializer(n) is None:
+        f.zero.add(r)
+
+
+def _field_key(lhs: Node, conv: Converter) -> str | None:
+    """``s.f`` -> the field's USR; ``s.a[k]`` -> ``USR[k]`` (``USR[*]`` for a non-constant index)."""
+    t = strip(lhs)
+    if t.kind == "MEMBER_REF_EXPR":
+        d = t.referenced
+        return d.usr if d is not None and d.kind == "FIELD_DECL" else None
+    if t.kind == "ARRAY_SUBSCRIPT_EXPR":
+        kids = t.children()
+        base = strip(kids[0]) if kids else None
+        d = base.referenced if base is not None and base.kind == "MEMBER_REF_EXPR" else None
+        if d is None or d.kind != "FIELD_DECL" or len(kids) != 2:
+            return None
+        index = conv.expr(kids[1])
+        ok = index is not None and index.is_number and index.is_integer
+        return f"{d.usr}[{int(index) if ok and index is not None else '*'}]"
+    return None
+
+
+def _member_values(units: list[_Unit]) -> dict[str, list[Expr | None]]:
+    """Member symbols whose field takes finitely many constant values in the whole program."""
+    facts = _Fields()
+    functions = {info.usr for u in units for info, _ in u.functions}
+    names: dict[str, set[str]] = {}
+    for u in units:
+        if u.fields is not None:
+            facts.merge(u.fields)
+        for name, keys in u.member_syms.items():
+            names.setdefault(name, set()).update(keys)
+    for var, r in facts.externs.items():
+        if var not in facts.defined:
+            facts.untracked.add(r)
+    facts.untracked |= {r for callee, r in facts.passed if callee not in functions}
+    todo = list(facts.zero)  # a zeroed record zeroes the records nested in it (pointers too: only more values)
+    while todo:
+        for t in facts.nested.get(todo.pop(), set()):
+            inner = facts.by_spelling.get(t)
+            if inner is not None and inner not in facts.zero:
+                facts.zero.add(inner)
+                todo.append(inner)
+    memo: dict[str, set[Expr] | None] = {}
+
+    def values_of(key: str, stack: tuple[str, ...]) -> set[Expr] | None:
+        if key in memo:
+            return memo[key]
+        if key in stack:
+            return None
+        base = key.split("[")[0]
+        rec = facts.record_of.get(base)
+        if rec is None or {key, base, rec, base + "[*]"} & facts.untracked:
+            memo[key] = None
+            return None
+        out: set[Expr] = {sympy.Integer(0)} if rec in facts.zero else set()
+        for v in facts.stores.get(key, []) + (facts.stores.get(base + "[*]", []) if "[" in key else []):
+            got = _value_set(v, names, lambda k: values_of(k, stack + (key,)))
+            if got is None or len(out | got) > MAX_MEMBER_VALUES:
+                memo[key] = None
+                return None
+            out |= got
+        memo[key] = out or None
+        return memo[key]
+
+    result: dict[str, list[Expr | None]] = {}
+    for name, keys in names.items():
+        got = values_of(next(iter(keys)), ()) if len(keys) == 1 else None
+        if got:
+            result[name] = sorted(got, key=sympy.default_sort_key)
+    return result
+
+
+def _value_set(v: Expr | None, names: dict[str, set[str]],
+               lookup: Callable[[str], set[Expr] | None]) -> set[Expr] | None:
+    """The numbers a stored value can be, its member symbols replaced by their own value sets."""
+    if v is None:
+        return None
+    if v.is_number:
+        return {v} if v.is_integer else None
+    choices: list[tuple[sympy.Symbol, list[Expr]]] = []
+    for s in sorted(v.free_symbols, key=lambda x: x.name):
+        keys = names.get(s.name, set())
+        if len(keys) != 1:
+            return None
+        got = lookup(next(iter(keys)))
+        if got is None:
+            return None
+        choices.append((s, sorted(got, key=sympy.default_sort_key)))  # type: ignore[arg-type]
+    out: set[Expr] = set()
+    for combo in itertools.islice(itertools.product(*(c[1] for c in choices)), MAX_CONTEXTS + 1):
+        e = v.xreplace({c[0]: x for c, x in zip(choices, combo)})
+        if not (e.is_number and e.is_integer):
+            return None
+        out.add(e)
+    return out if len(out) <= MAX_MEMBER_VALUES else None

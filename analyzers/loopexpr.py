@@ -21,6 +21,8 @@ How, per node kind (through :class:`analyzers.frontend.Node` only):
   definitions before the loop, enclosing loop variables);
 - ``sizeof``: basic types by their size on LP64, arrays as count times element
   size, other types as a positive symbol (so ``sizeof a / sizeof a[0]`` is exact);
+- ``c ? a : b``: either value, through the caller's ``choice`` callback (a symbol the loop
+  extractor tries with each value in turn); an assignment ``a = e``: the value of ``e``;
 - arithmetic ``+ - * / % << >>`` and unary minus; ``/`` as floor division (C
   truncation differs only for negative operands, documented in docs/bounds.md).
 """
@@ -179,6 +181,8 @@ class Converter:
     local: LocalResolver
     symbols: dict[str, sympy.Symbol] = field(default_factory=dict)  # name (+ if nonnegative) -> symbol
     global_syms: dict[str, Node] = field(default_factory=dict)  # symbol name -> global's declaration
+    member_syms: dict[str, set[str]] = field(default_factory=dict)  # symbol name -> field keys (whole program)
+    choice: Callable[[list[Expr]], Expr | None] | None = None  # c ? a : b -> a symbol standing for a or b
     _decl_cache: dict[str, Expr | None] = field(default_factory=dict)
 
     def symbol(self, name: str, nonnegative: bool = False) -> sympy.Symbol:
@@ -243,6 +247,8 @@ class Converter:
             kids = n.children()
             if len(kids) != 2:
                 return None
+            if n.operator() == "=":  # an assignment's value is the value assigned (a = b = 7)
+                return self.expr(kids[1], depth + 1)
             a, b = self.expr(kids[0], depth + 1), self.expr(kids[1], depth + 1)
             return _binary(n.operator(), a, b)
         if k == "UNARY_OPERATOR":
@@ -254,6 +260,16 @@ class Converter:
             return None
         if k == "CXX_UNARY_EXPR":
             return self.size_of(n)
+        if k == "CONDITIONAL_OPERATOR":
+            kids = n.children()
+            if len(kids) != 3:
+                return None
+            a, b = self.expr(kids[1], depth + 1), self.expr(kids[2], depth + 1)
+            if a is None or b is None:
+                return None
+            if a == b:
+                return a
+            return self.choice([a, b]) if self.choice is not None else None
         if k == "DECL_REF_EXPR":
             d = n.referenced
             return None if d is None else self.declared(d, n, depth)
@@ -262,8 +278,13 @@ class Converter:
             if d is not None and d.kind in ("FIELD_DECL", "VAR_DECL") and not n.type.is_pointer():
                 if d.kind == "VAR_DECL" and d.type.is_const():
                     return self.const_value(d, depth)
-                return self.symbol(symbol_name(n), is_unsigned_type(n.type.spelling))
+                name = symbol_name(n)
+                if d.kind == "FIELD_DECL":
+                    self.member_syms.setdefault(name, set()).add(d.usr)
+                return self.symbol(name, is_unsigned_type(n.type.spelling))
             return None
+        if k == "ARRAY_SUBSCRIPT_EXPR":
+            return self.member_element(n, depth)
         if k == "CALL_EXPR":
             callee = n.referenced
             kids = n.children()
@@ -272,6 +293,22 @@ class Converter:
                 return self.symbol(symbol_name(n), True)
             return None
         return None
+
+    def member_element(self, n: Node, depth: int) -> Expr | None:
+        """``s->a[2]``: an element of a member array at a constant index, a symbol like a member's."""
+        kids = n.children()
+        if len(kids) != 2 or not n.type.is_integer():
+            return None
+        base = strip(kids[0])
+        d = base.referenced if base.kind == "MEMBER_REF_EXPR" else None
+        if d is None or d.kind != "FIELD_DECL" or d.type.canonical.kind != "CONSTANTARRAY":
+            return None
+        index = self.expr(kids[1], depth + 1)
+        if index is None or not index.is_number or not index.is_integer or index < 0:
+            return None
+        name = f"{symbol_name(base)}_{int(index)}"
+        self.member_syms.setdefault(name, set()).add(f"{d.usr}[{int(index)}]")
+        return self.symbol(name, is_unsigned_type(n.type.spelling))
 
     def declared(self, d: Node, use: Node, depth: int) -> Expr | None:
         if d.kind == "ENUM_CONSTANT_DECL":
@@ -325,11 +362,73 @@ class Converter:
         if not toks or toks[0] != "sizeof":
             return None
         kids = n.children()
+        refs = [c for c in kids if c.kind == "TYPE_REF"]
         kids = [c for c in kids if c.kind != "TYPE_REF"]
         if kids:
-            return self.type_size(strip(kids[0]).type.spelling)
+            e = strip(kids[0])
+            laid = self.layout(e.type.canonical.spelling, _record_decl(e))
+            if laid is not None:
+                return Integer(laid[0])
+            basic = self.type_size(e.type.canonical.spelling)
+            return basic if basic is not None and basic.is_number else self.type_size(e.type.spelling)
+        if refs and refs[0].referenced is not None:
+            ref = refs[0].referenced
+            laid = self.layout(ref.type.canonical.spelling, ref)
+            if laid is not None and not {"*", "[", "("} & set(toks[2:-1]):  # sizeof (T), not (T *) or (T[2])
+                return Integer(laid[0])
         inner = " ".join(toks[2:-1]) if len(toks) > 3 and toks[1] == "(" else ""
         return self.type_size(inner) if inner else None
+
+    def layout(self, spelling: str, decl: Node | None, depth: int = 0) -> tuple[int, int] | None:
+        """(size, alignment) of a C type on LP64 (x86-64 System V), records laid out field by field.
+
+        None for anything not modelled: bit-fields, attributes (packed, aligned), flexible array
+        members, C++ classes (bases, methods, virtual tables), unknown typedef names.
+        """
+        s = re.sub(r"\b(const|volatile)\s+", "", spelling).strip()
+        if depth > 8:
+            return None
+        m = re.fullmatch(r"(.*?)\s*\[(\d+)\]((?:\[\d+\])*)", s)
+        if m:
+            inner = self.layout(m.group(1) + m.group(3), decl, depth + 1)
+            return None if inner is None else (int(m.group(2)) * inner[0], inner[1])
+        if s.endswith("*"):
+            return (8, 8)
+        if s in _BASIC_SIZES:
+            size = _BASIC_SIZES[s]
+            return (size, size)
+        if s.startswith("enum "):
+            return (4, 4)
+        if decl is None:
+            return None
+        rec = decl.type.canonical.declaration() if decl.kind not in ("STRUCT_DECL", "UNION_DECL") else decl
+        if rec is None or rec.kind not in ("STRUCT_DECL", "UNION_DECL"):
+            return None
+        rec = rec.definition or rec
+        offset = size = align = 0
+        fields = 0
+        for c in rec.children():
+            if c.kind in ("STRUCT_DECL", "UNION_DECL", "ENUM_DECL"):
+                continue
+            if c.kind != "FIELD_DECL" or ":" in c.tokens() or "[" in c.type.canonical.spelling \
+                    and "[]" in c.type.canonical.spelling.replace(" ", ""):
+                return None
+            inner_decl = next((k.referenced for k in c.children() if k.kind == "TYPE_REF"), None) or \
+                next((k for k in c.children() if k.kind in ("STRUCT_DECL", "UNION_DECL")), None)
+            laid = self.layout(c.type.canonical.spelling, inner_decl, depth + 1)
+            if laid is None:
+                return None
+            fsize, falign = laid
+            fields += 1
+            align = max(align, falign)
+            if rec.kind == "UNION_DECL":
+                size = max(size, fsize)
+            else:
+                offset = -(-offset // falign) * falign + fsize
+                size = offset
+        if not fields:
+            return None
+        return (-(-size // align) * align, align)
 
     def type_size(self, spelling: str) -> Expr | None:
         s = re.sub(r"\b(const|volatile|struct|union|enum)\b", "", spelling).strip()
@@ -345,6 +444,17 @@ class Converter:
         if not s or "[" in s:
             return None
         return sympy.Symbol("sizeof_" + re.sub(r"\W", "_", s), integer=True, positive=True)
+
+
+def _record_decl(e: Node) -> Node | None:
+    """The declaration of the record an expression's type is (or is an array of), if found."""
+    d = e.type.canonical.declaration()
+    if d is not None and d.kind in ("STRUCT_DECL", "UNION_DECL") and not e.type.is_pointer():
+        return d
+    v = e.referenced if e.kind in ("DECL_REF_EXPR", "MEMBER_REF_EXPR") else None
+    if v is not None:
+        return next((k.referenced for k in v.children() if k.kind == "TYPE_REF"), None)
+    return None
 
 
 def initializer(d: Node) -> Node | None:

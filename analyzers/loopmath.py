@@ -91,10 +91,36 @@ class CountingLoop:
 
 
 @dataclass(frozen=True)
+class Deferred:
+    """A counting loop whose values are symbols the closed forms cannot count (``i += level``, a
+    ``!=`` bound not provably reachable, a hazard that depends on a sign): what is needed to count it
+    again once whole-program mode gives the symbols numbers (:func:`analyzers.loops.recount`).
+
+    ``cond_step``/``pre``: the update sits in the condition (before the test for ``--v``);
+    ``bound_unsigned``: the bound expression's type (None: compared with 0); ``loop_vars``: names
+    of enclosing loop variables (a value mentioning them is not one number).
+    """
+
+    init: Expr
+    op: str
+    bound: Expr
+    step_kind: str
+    step: Expr
+    vtype: str
+    bound_unsigned: bool | None
+    kind: str
+    cond_step: bool = False
+    pre: bool = False
+    early_exit: bool = False
+    loop_vars: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class TripCount:
     count: Expr | None  # None when unbounded
     status: str
     reason: str = ""
+    deferred: Deferred | None = None  # a symbolic step: countable once the program fixes it
 
 
 def _unbounded(reason: str) -> TripCount:

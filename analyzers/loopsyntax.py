@@ -1,9 +1,10 @@
 """The syntax of loops: parts of a statement, counting conditions, steps, and what a subtree writes.
 
 What it decides, from the :class:`analyzers.frontend.Node` view only: which
-variable a condition counts (``v < b``, ``b >= v``, ``v``, ``v--``, ``--v``, the
-conjuncts of ``&&``), which step a statement applies to it (``v++``, ``v += c``,
-``v = v * c``, ``v >>= c``), what a subtree writes (assignments, ``++``/``--``,
+variable a condition counts (``v < b``, ``b >= v``, ``v``, ``v--``, ``--v``,
+``v + c < b``, the conjuncts of ``&&`` and of ``&`` between comparisons), which
+step a statement applies to it (``v++``, ``v += c``, ``v = v * c``, ``v >>= c``,
+``v += level`` with a symbolic amount), what a subtree writes (assignments, ``++``/``--``,
 ``&v``, non-const reference arguments, non-const method calls on an object),
 how a loop body can be left early, and the C conversion hazards of a
 comparison (narrow counters that wrap, negative signed bounds compared with
@@ -152,6 +153,9 @@ class Condition:
     bound: Node | None  # None: compared with 0
     step: tuple[str, int] | None = None  # an update inside the condition
     pre: bool = False  # the update happens before the test (--v)
+    offset: Node | None = None  # the compared side is ``v + offset`` (``v - offset`` with sign -1)
+    offset_sign: int = 1
+    offset_unsigned: bool = False  # v + offset is computed in unsigned arithmetic (may wrap)
 
 
 def var_ref(n: Node) -> Node | None:
@@ -179,12 +183,34 @@ def parse_condition(c: Node) -> list[Condition]:
         if inc is not None:
             var, step, pre = inc
             out.append(Condition(var, c.operator(), kids[1], step, pre))
+        # v + c < b reads as v < b - c
+        for side, other, op in ((kids[0], kids[1], c.operator()), (kids[1], kids[0], _COMPARE[c.operator()])):
+            shifted = _offset_of(side)
+            if shifted is not None:
+                out.append(Condition(shifted[0], op, other, offset=shifted[1], offset_sign=shifted[2],
+                                     offset_unsigned=shifted[3]))
         return out
     if c.kind == "UNARY_OPERATOR":
         inc = _update_in(c)
         return [Condition(inc[0], "!=", None, inc[1], inc[2])] if inc is not None else []
     v = var_ref(c)
     return [Condition(v, "!=", None)] if v is not None else []
+
+
+def _offset_of(n: Node) -> tuple[Node, Node, int, bool] | None:
+    """``v + e``, ``e + v`` or ``v - e`` where ``e`` does not mention ``v``: (v, e, sign, unsigned)."""
+    n = strip(n)
+    if n.kind != "BINARY_OPERATOR" or n.operator() not in ("+", "-"):
+        return None
+    kids = n.children()
+    if len(kids) != 2:
+        return None
+    sign = 1 if n.operator() == "+" else -1
+    for v_side, e_side in ((kids[0], kids[1]), (kids[1], kids[0]) if sign == 1 else (None, None)):
+        v = var_ref(v_side) if v_side is not None else None
+        if v is not None and e_side is not None and decl_key(v) not in names_in(e_side):
+            return v, e_side, sign, is_unsigned_type(n.type.canonical.spelling)
+    return None
 
 
 def _update_in(n: Node) -> tuple[Node, tuple[str, int], bool] | None:
@@ -215,21 +241,29 @@ def step_of(n: Node, var: Node, conv: Converter) -> tuple[str, int] | None:
     if n.kind == "COMPOUND_ASSIGNMENT_OPERATOR":
         kind = _STEP_OPS.get(n.operator())
         amount = conv.expr(kids[1])
-        return _normal_step(kind, amount)
+        return normal_step(kind, amount)
     if n.kind == "BINARY_OPERATOR" and n.operator() == "=":
         rhs = strip(kids[1])
         if rhs.kind == "BINARY_OPERATOR" and rhs.operator() in ("+", "-", "*", "/", "<<", ">>"):
             a, b = rhs.children()
             if var_ref(a) == var:
-                return _normal_step(rhs.operator(), conv.expr(b))
+                return normal_step(rhs.operator(), conv.expr(b))
             if var_ref(b) == var and rhs.operator() in ("+", "*"):
-                return _normal_step(rhs.operator(), conv.expr(a))
+                return normal_step(rhs.operator(), conv.expr(a))
     return None
 
 
-def _normal_step(kind: str | None, amount: Expr | None) -> tuple[str, int] | None:
-    """A positive step; a non-integer amount (floating counters) is kept as a sympy Rational."""
-    if kind is None or amount is None or not amount.is_number or not amount.is_rational:
+def normal_step(kind: str | None, amount: Expr | None) -> tuple[str, int] | None:
+    """A positive step; a non-integer amount (floating counters) is kept as a sympy Rational.
+
+    A symbolic integer amount (``i += level``) is kept as the expression, with the kind as written:
+    the caller bounds the loop only once the program fixes the amount (its sign included).
+    """
+    if kind is None or amount is None:
+        return None
+    if not amount.is_number and amount.is_integer and kind in ("+", "-", "*", "/"):
+        return (kind, amount)  # type: ignore[return-value]
+    if not amount.is_number or not amount.is_rational:
         return None
     v = amount if not amount.is_integer else int(amount)
     if kind in ("+", "-") and v < 0:
@@ -254,17 +288,18 @@ def names_in(n: Node) -> set[str]:
 _NARROW = {"unsigned char": 255, "unsigned short": 65535, "char": 127, "signed char": 127, "short": 32767}
 
 
-def conversion_hazard(vtype: str, unsigned: bool, pc: Condition, a: Expr, b: Expr, step_kind: str) -> str:
+def conversion_hazard(vtype: str, unsigned: bool, bound_unsigned: bool | None, a: Expr, b: Expr,
+                      step_kind: str) -> str:
     """Why C's conversions make the count unsafe, or ''.
 
     A narrow variable (char, short) wraps before reaching a bound beyond its range; an unsigned
     variable compared with a signed bound converts a negative bound to a huge one.
+    ``bound_unsigned`` is None when the variable is compared with 0 (no bound expression).
     """
     if vtype in _NARROW and step_kind in ("+", "*", "<<") and not bool(sympy.Le(b, _NARROW[vtype]) is sympy.true):
         return f"{vtype} variable can wrap before reaching the bound"
-    if unsigned and vtype not in _NARROW and pc.bound is not None:
-        bound_type = strip(pc.bound).type.canonical.spelling
-        if not is_unsigned_type(bound_type) and not bool(b.is_nonnegative):
+    if unsigned and vtype not in _NARROW and bound_unsigned is not None:
+        if not bound_unsigned and not bool(b.is_nonnegative):
             return "a signed bound that may be negative is converted to unsigned in the comparison"
     if unsigned and not bool(a.is_nonnegative):
         return "a negative initial value is converted to unsigned"
@@ -272,10 +307,18 @@ def conversion_hazard(vtype: str, unsigned: bool, pc: Condition, a: Expr, b: Exp
 
 
 def conjuncts(c: Node) -> list[Node]:
+    """The parts of ``a && b``; also of ``a & b`` when both are comparisons (each 0 or 1)."""
     c = strip(c)
     if c.kind == "BINARY_OPERATOR" and c.operator() == "&&":
         return [x for k in c.children() for x in conjuncts(k)]
+    if c.kind == "BINARY_OPERATOR" and c.operator() == "&" and all(_is_truth(k) for k in c.children()):
+        return [x for k in c.children() for x in conjuncts(k)]
     return [c]
+
+
+def _is_truth(n: Node) -> bool:
+    n = strip(n)
+    return n.kind == "BINARY_OPERATOR" and n.operator() in ("<", "<=", ">", ">=", "==", "!=", "&&", "||")
 
 
 def declares(stmt: Node, d: Node) -> bool:

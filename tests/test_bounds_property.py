@@ -1,7 +1,9 @@
 """Property: inferred loop bounds are never below what gcc-compiled code actually executes.
 
 Hypothesis generates batches of counting loops (random initial value, condition, step, signedness,
-and an optional inner loop whose bounds may depend on the outer variable), each in a function of a
+an optional offset on the compared side (``i + 3 < n``), an optional second update in the outer
+body before or after the inner loop, and an optional inner loop whose bounds may depend on the
+outer variable), each in a function of a
 parameter ``n``.  One C file per batch is analysed (parametric bounds in ``n``) and compiled with
 gcc with counting hooks (``-DRUN``), then run for several ``n``.  For every loop and every ``n``:
 exact means the bound equals the observed iterations, upper means it is at least that, and an
@@ -54,6 +56,9 @@ class Spec:
     op: str
     bound: str
     step: str
+    offset: str = ""  # the compared side is the variable plus this ("", " + 3", " - 2")
+    extra: str = ""  # a second update in the body (outer loops only)
+    extra_first: bool = False  # that update comes before the inner loop
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,9 @@ def specs(draw: st.DrawFn, var: str, outer: str | None) -> Spec:
     agreeing = ["<", "<=", "!="] if up else [">", ">=", "!="]
     op = draw(st.sampled_from(agreeing if draw(st.integers(0, 5)) else ["<", "<=", ">", ">=", "!="]))
     step = _step(kind, draw(st.integers(1, 4)), up).replace("v", var)
-    return Spec(ctype, init, op, bound, step)
+    offset = draw(st.sampled_from(["", "", "", f" + {draw(st.integers(0, 5))}", f" - {draw(st.integers(0, 5))}"]))
+    extra = "" if outer else draw(st.sampled_from(["", "", "", "v++", "v += 2", "v--"])).replace("v", var)
+    return Spec(ctype, init, op, bound, step, offset, extra, draw(st.booleans()))
 
 
 @st.composite
@@ -100,15 +107,19 @@ def render(batch: list[Nest]) -> tuple[str, list[tuple[int, int | None]]]:
         o, i = nest.outer, nest.inner
         lines.append(f"long f{k}(int n) {{")
         lines.append("  long s = 0;")
-        lines.append(f"  for ({o.ctype} i = {o.init}; i {o.op} {o.bound}; {o.step}) {{")
+        lines.append(f"  for ({o.ctype} i = {o.init}; i{o.offset} {o.op} {o.bound}; {o.step}) {{")
         outer_line = len(lines)
         lines.append("    ITER_O(); s++;")
+        if o.extra and o.extra_first:
+            lines.append(f"    {o.extra};")
         inner_line = None
         if i is not None:
             lines.append("    ENTER_I();")
-            lines.append(f"    for ({i.ctype} j = {i.init}; j {i.op} {i.bound}; {i.step}) {{ ITER_I(); s++; }}")
+            lines.append(f"    for ({i.ctype} j = {i.init}; j{i.offset} {i.op} {i.bound}; {i.step}) {{ ITER_I(); s++; }}")
             inner_line = len(lines)
             lines.append("    LEAVE_I();")
+        if o.extra and not o.extra_first:
+            lines.append(f"    {o.extra};")
         lines.append("  }")
         lines.append("  return s;")
         lines.append("}")
