@@ -64,6 +64,10 @@ class ApiCosts:
     entries: tuple[Entry, ...]
     symbols: dict[str, str]  # declared symbol -> what fills it (for the record's cost_symbols)
 
+    def declares(self, qualified: str) -> bool:
+        """Some entry names this function whatever its arguments and caller: trusted, its body not costed."""
+        return any(not e.with_params and e.caller is None and e.pattern.fullmatch(qualified) for e in self.entries)
+
     def cost(self, qualified: str, signature: str, args: Sequence[Expr | None], caller: str = "") -> Expr | None:
         """The declared cost of one call, or None when no entry applies.  ``signature`` is the qualified name
         with its parameter types (``operator==(const IPAddress &, const IPAddress &)``): an entry whose

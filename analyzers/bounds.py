@@ -42,6 +42,7 @@ import sympy
 from sympy import Expr
 
 from analyzers import annotations as ann
+from analyzers import apicost
 from analyzers import loopmath as lm
 from analyzers.cost import FunctionInfo, function_costs
 from analyzers.frontend import Node, ParseOptions, TypeView, declarations_in, parse
@@ -139,12 +140,18 @@ class _Unit:
     fillers: dict[str, str] = field(default_factory=dict)  # member -> configuration keyword
     fields: _Fields | None = None  # struct members' writes (C whole programs)
     member_syms: dict[str, set[str]] = field(default_factory=dict)  # member symbol -> field keys
+    bit_widths: dict[str, int | None] = field(default_factory=dict)  # member symbol -> unsigned bit-field width
 
 
 def analyze(paths: list[str], opts: ParseOptions, whole_program: bool = False,
-            external: list[ann.ExternalBound] | None = None, use_pragmas: bool = True) -> BoundsReport:
-    """Bound and cost every function of ``paths``; raises OSError or :class:`BoundsInputError`."""
-    units = [_analyze_file(p, opts, whole_program) for p in paths]
+            external: list[ann.ExternalBound] | None = None, use_pragmas: bool = True,
+            own_headers: bool = False) -> BoundsReport:
+    """Bound and cost every function of ``paths``; raises OSError or :class:`BoundsInputError`.
+
+    ``own_headers``: also the functions defined in the headers each file includes from its own directory
+    (an element's inline methods, e.g. a queue's ``push_success``), except those whose cost
+    ``api_costs.yaml`` declares (trusted API that happens to live beside the element)."""
+    units = [_analyze_file(p, opts, whole_program, own_headers) for p in paths]
     report = BoundsReport()
     infos = [info for u in units for info, _ in u.functions]
     contexts = _contexts(infos) if whole_program else {}
@@ -161,7 +168,8 @@ def analyze(paths: list[str], opts: ParseOptions, whole_program: bool = False,
     for u in units:
         for info, loops in u.functions:
             for lp in loops:
-                lp.file = u.shown
+                if not lp.file or os.path.abspath(lp.file) == os.path.abspath(u.shown):
+                    lp.file = u.shown  # as given; a loop in the file's own header keeps that header's path
                 lp.bound_symbolic = lp.bound
                 if whole_program and lp.bound is not None:
                     lp.bound = _instantiate(lp.bound, contexts.get(info.usr, [{}]), values)
@@ -169,7 +177,8 @@ def analyze(paths: list[str], opts: ParseOptions, whole_program: bool = False,
                     _count_deferred(lp, lp.deferred, contexts.get(info.usr, [{}]), values)
                 _annotate(lp, info, external or [], use_pragmas, report)
                 report.loops.append(lp)
-            report.functions.append(FunctionRow(info.name, u.shown, info.line, costs.get(info.usr, sympy.oo)))
+            shown = u.shown if info.file == os.path.abspath(u.shown) else info.file  # a header's own path
+            report.functions.append(FunctionRow(info.name, shown, info.line, costs.get(info.usr, sympy.oo)))
         used = {sym.name for lp in report.loops if lp.bound_symbolic is not None for sym in lp.bound_symbolic.free_symbols}
         used |= {sym.name for f in report.functions for sym in f.cost.free_symbols}
         for name in used:
@@ -177,6 +186,8 @@ def analyze(paths: list[str], opts: ParseOptions, whole_program: bool = False,
                 report.symbols[name] = f"configuration argument {u.fillers[name]}"
             elif name.endswith("_length") and name.count("_") == 1:
                 report.symbols.setdefault(name, "packet length")
+            elif u.bit_widths.get(name):
+                report.symbols.setdefault(name, f"unsigned bit-field of {u.bit_widths[name]} bits")
     return report
 
 
@@ -206,7 +217,17 @@ def _lines(path: str) -> list[str]:
     return _LINES[path]
 
 
-def _analyze_file(path: str, opts: ParseOptions, whole_program: bool = False) -> _Unit:
+def _own_headers(root: Node, me: str) -> list[str]:
+    """Headers the translation unit includes from ``me``'s own directory."""
+    tu = root._tu
+    if tu is None:
+        return []
+    here = os.path.dirname(me)
+    found = {os.path.abspath(str(inc.include.name)) for inc in tu.get_includes()}
+    return sorted(h for h in found if os.path.dirname(h) == here and h != me and h.endswith((".h", ".hh", ".hpp")))
+
+
+def _analyze_file(path: str, opts: ParseOptions, whole_program: bool = False, own_headers: bool = False) -> _Unit:
     parsed = parse(path, options_for(path, opts))
     _LINES.pop(os.path.abspath(path), None)
     for d in parsed.diagnostics:
@@ -223,8 +244,12 @@ def _analyze_file(path: str, opts: ParseOptions, whole_program: bool = False) ->
     me = os.path.abspath(path)
     unit = _Unit(path, [], {}, set())
     seen: set[str] = set()
-    for fn in declarations_in(root, [me]):
-        if fn.kind not in FUNCTION_KINDS or not fn.is_definition() or fn.file != me or fn.usr in seen:
+    headers = _own_headers(root, me) if own_headers else []
+    declared = apicost.load()
+    for fn in declarations_in(root, [me] + headers):
+        if fn.kind not in FUNCTION_KINDS or not fn.is_definition() or fn.usr in seen:
+            continue
+        if fn.file != me and (fn.file not in headers or declared.declares(fn.qualified_name())):
             continue
         seen.add(fn.usr)
         name = fn.qualified_name() if fn.kind != "FUNCTION_DECL" else fn.spelling
@@ -237,7 +262,7 @@ def _analyze_file(path: str, opts: ParseOptions, whole_program: bool = False) ->
         params = [conv.symbol(p.spelling, is_unsigned_type(p.type.canonical.spelling))
                   for p in fn.children() if p.kind == "PARM_DECL"]
         body = next((c for c in fn.children() if c.kind == "COMPOUND_STMT"), None)
-        info = FunctionInfo(fn.usr, name, me, fn.line, body, params,
+        info = FunctionInfo(fn.usr, name, fn.file or me, fn.line, body, params,
                             {(lp.line, lp.column): lp for lp in loops},
                             {(c.line, c.column): c for c in fl.calls})
         unit.functions.append((info, loops))
@@ -251,6 +276,7 @@ def _analyze_file(path: str, opts: ParseOptions, whole_program: bool = False) ->
     if path.endswith(".c") and whole_program:
         unit.fields = _collect_fields(root, conv, {os.path.dirname(me)})
         unit.member_syms = conv.member_syms
+    unit.bit_widths = dict(conv.bit_widths)
     for name, seen_decl in conv.global_syms.items():
         decl = seen_decl.definition or seen_decl
         # a file-scope "int g;" is a (tentative) definition in C, zero-initialized; libclang says it is not

@@ -7,7 +7,8 @@ pull, simple_action, smaction, run_task, run_timer; ``None`` when unbounded),
 and what fills each cost symbol where that is known (``*_length`` of a packet:
 ``packet_length``; ``ninputs``/``noutputs``: the instance's port counts; a
 symbol of a declared API cost, such as ``classifier_words``: what
-``api_costs.yaml`` says; a member read from a configuration argument in
+``api_costs.yaml`` says; an unsigned bit-field of w bits: ``max:2^w-1``; a
+member read from a configuration argument in
 configure() and assigned nowhere else: ``config:KEYWORD@POSITION``; the
 rest stays unfilled, so the partition counts it as unbounded).  A packet-path method whose cost is unbounded -- an unbounded loop
 or recursion on it -- is a KS502 finding at the method: such an element is
@@ -34,7 +35,7 @@ def element_bounds(path: str, opts: ParseOptions) -> tuple[dict[str, dict[str, A
     """(per C++ class: loops and cost symbols; per qualified function name: its cost, None when unbounded);
     None when the file could not be bound-analyzed (it does not parse)."""
     try:
-        doc: dict[str, Any] = dict(analyze([path], opts).to_json())
+        doc: dict[str, Any] = dict(analyze([path], opts, own_headers=True).to_json())
     except BoundsInputError:
         return None
     out: dict[str, dict[str, Any]] = {}
@@ -58,6 +59,8 @@ def element_bounds(path: str, opts: ParseOptions) -> tuple[dict[str, dict[str, A
                         entry["cost_symbols"][sym] = sym
                     elif sym in declared:  # a declared API cost's symbol (classifier_words)
                         entry["cost_symbols"][sym] = declared[sym]
+                    elif str(doc.get("symbols", {}).get(sym, "")).startswith("unsigned bit-field of "):
+                        entry["cost_symbols"][sym] = f"max:{2 ** int(str(doc['symbols'][sym]).split()[3]) - 1}"
                     elif str(doc.get("symbols", {}).get(sym, "")).startswith("configuration argument "):
                         fill = config_fill(text, sym, str(doc["symbols"][sym]).rsplit(" ", 1)[1])
                         if fill:

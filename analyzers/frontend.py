@@ -195,6 +195,15 @@ class TypeView:
     def canonical(self) -> TypeView:
         return TypeView(self._t.get_canonical())
 
+    def size(self) -> int | None:
+        """``sizeof`` this type for the parse's target, as clang lays it out (bit-fields, packing, C++ classes);
+        None for an incomplete, dependent or variable-sized type."""
+        try:
+            n = int(self._t.get_size())
+        except (ValueError, AttributeError):
+            return None
+        return n if n > 0 else None
+
     def is_const(self) -> bool:
         """True for a const type, or an array of const elements (a constant table)."""
         t = self._t.get_canonical()
@@ -327,6 +336,13 @@ class Node:
 
     def tokens(self) -> list[str]:
         return [t.spelling for t in self._c.get_tokens()]
+
+    def bitfield_width(self) -> int | None:
+        """The width of a bit-field member, None for any other cursor."""
+        try:
+            return int(self._c.get_bitfield_width()) if self.kind == "FIELD_DECL" and self._c.is_bitfield() else None
+        except (ValueError, AttributeError):
+            return None
 
     def is_definition(self) -> bool:
         return bool(self._c.is_definition())

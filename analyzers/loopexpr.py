@@ -19,8 +19,9 @@ How, per node kind (through :class:`analyzers.frontend.Node` only):
   results are declared nonnegative;
 - local variables: resolved by the caller's ``local`` callback (straight-line
   definitions before the loop, enclosing loop variables);
-- ``sizeof``: basic types by their size on LP64, arrays as count times element
-  size, other types as a positive symbol (so ``sizeof a / sizeof a[0]`` is exact);
+- ``sizeof``: clang's own size for the parse's target where it knows one (records
+  included: bit-fields, packing, C++ classes); otherwise basic types by their size
+  on LP64, arrays as count times element size, other types as a positive symbol (so ``sizeof a / sizeof a[0]`` is exact);
 - ``c ? a : b``: either value, through the caller's ``choice`` callback (a symbol the loop
   extractor tries with each value in turn); an assignment ``a = e``: the value of ``e``;
 - arithmetic ``+ - * / % << >>`` and unary minus; ``/`` as floor division (C
@@ -182,6 +183,7 @@ class Converter:
     symbols: dict[str, sympy.Symbol] = field(default_factory=dict)  # name (+ if nonnegative) -> symbol
     global_syms: dict[str, Node] = field(default_factory=dict)  # symbol name -> global's declaration
     member_syms: dict[str, set[str]] = field(default_factory=dict)  # symbol name -> field keys (whole program)
+    bit_widths: dict[str, int | None] = field(default_factory=dict)  # member symbol -> unsigned bit-field width
     choice: Callable[[list[Expr]], Expr | None] | None = None  # c ? a : b -> a symbol standing for a or b
     _decl_cache: dict[str, Expr | None] = field(default_factory=dict)
 
@@ -281,6 +283,11 @@ class Converter:
                 name = symbol_name(n)
                 if d.kind == "FIELD_DECL":
                     self.member_syms.setdefault(name, set()).add(d.usr)
+                    # an unsigned bit-field of w bits holds 0 .. 2^w - 1 (None: the name also means another member)
+                    w = d.bitfield_width() if is_unsigned_type(d.type.canonical.spelling) else None
+                    if self.bit_widths.get(name, w) != w:
+                        w = None
+                    self.bit_widths[name] = w
                 return self.symbol(name, is_unsigned_type(n.type.spelling))
             return None
         if k == "ARRAY_SUBSCRIPT_EXPR":
@@ -366,6 +373,9 @@ class Converter:
         kids = [c for c in kids if c.kind != "TYPE_REF"]
         if kids:
             e = strip(kids[0])
+            known = e.type.canonical.size()  # clang's own layout for the parse's target
+            if known is not None:
+                return Integer(known)
             laid = self.layout(e.type.canonical.spelling, _record_decl(e))
             if laid is not None:
                 return Integer(laid[0])
@@ -373,6 +383,10 @@ class Converter:
             return basic if basic is not None and basic.is_number else self.type_size(e.type.spelling)
         if refs and refs[0].referenced is not None:
             ref = refs[0].referenced
+            if not {"*", "[", "(", "&"} & set(toks[2:-1]) and len(refs) == 1:  # sizeof (T): clang's layout
+                known = ref.type.canonical.size()
+                if known is not None:
+                    return Integer(known)
             laid = self.layout(ref.type.canonical.spelling, ref)
             if laid is not None and not {"*", "[", "("} & set(toks[2:-1]):  # sizeof (T), not (T *) or (T[2])
                 return Integer(laid[0])

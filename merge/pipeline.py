@@ -90,7 +90,8 @@ def partitioned_merge(
             return out
         if moved:
             continue
-        _fit(model, master, budget, records, system, out)
+        if _fit(model, master, budget, records, system, out, forced):
+            continue  # no split could fit a task: its most expensive network element moved out; start again
         out.master = master
         master.plan["budget"] = {"task_budget": budget, "ns_per_unit": system.platform.ns_per_unit}
         master.plan["tasks"] = out.task_costs
@@ -154,22 +155,23 @@ def _force_out(model: CostModel, master: Master, budget: int, forced: dict[str, 
 
 
 def _fit(model: CostModel, master: Master, budget: int, records: Mapping[str, Mapping[str, Any]],
-         system: System, out: Partitioned) -> None:
-    """Split over-budget tasks with Queue + Unqueue until every task fits."""
+         system: System, out: Partitioned, forced: dict[str, dict[str, str]]) -> bool:
+    """Split over-budget tasks with Queue + Unqueue until every task fits.  When no split helps a task, its
+    most expensive network element moves to its container (True: the caller starts again); with none, the
+    merge is refused (MN303)."""
     qp = model_cost_of(records, "Queue", "push", system, model.declared)
     ql = model_cost_of(records, "Queue", "pull", system, model.declared)
     uq = model_cost_of(records, "Unqueue", "run_task", system, model.declared)
+    tried: set[tuple[str, float]] = set()
     for _ in range(10_000):
         over = [tc for tc in (model.task_cost(t) for t in model.tasks()) if tc.cost > budget]
         if not over:
             break
         tc = over[0]
         cut_at = best_cut(tc, qp, ql, uq)
-        if cut_at is None:
-            d = master.graph.nodes[tc.task]
-            out.findings.append(make_finding(rules.OVER_BUDGET_PLATFORM, d["file"], d["line"], d["column"],
-                                             element=tc.task, cost=f"{tc.cost:g}", budget=budget, network=""))
-            return
+        if cut_at is None or (tc.task, tc.cost) in tried:  # no cut, or the last one did not lower this task
+            return _give_up(tc, master, budget, forced, out)
+        tried.add((tc.task, tc.cost))
         i, _ = cut_at
         task_after, new_task = halves(tc, i, qp, ql, uq)
         record = _insert_split(master, tc, i, len(out.task_splits))
@@ -186,6 +188,25 @@ def _fit(model: CostModel, master: Master, budget: int, records: Mapping[str, Ma
         if declared:  # these platform elements' costs are declarations (merge/data/platform_costs.yaml)
             entry["declared"] = declared
         out.task_costs.append(entry)
+    return False
+
+
+def _give_up(tc: Any, master: Master, budget: int, forced: dict[str, dict[str, str]], out: Partitioned) -> bool:
+    """No split brings ``tc`` under the budget: move its most expensive network element out, else refuse."""
+    elements = master.plan["elements"]
+    movable = [(c, n) for n, c in zip(tc.path, tc.costs)
+               if elements[n]["origin"] == "network" and elements[n]["original"] not in forced[elements[n]["network"]]]
+    if movable:
+        _, n = max(movable, key=lambda x: (x[0], x[1]))
+        info = elements[n]
+        forced[info["network"]][info["original"]] = (f"in task {tc.task}, no split brings the task under the budget "
+                                                     f"of {budget} units ({tc.cost:g}): it is the most expensive "
+                                                     "element of the task's path")
+        return True
+    d = master.graph.nodes[tc.task]
+    out.findings.append(make_finding(rules.OVER_BUDGET_PLATFORM, d["file"], d["line"], d["column"],
+                                     element=tc.task, cost=f"{tc.cost:g}", budget=budget, network=""))
+    return False
 
 
 def model_cost_of(records: Mapping[str, Mapping[str, Any]], klass: str, method: str, system: System,

@@ -83,13 +83,14 @@ def instantiate(expr: str | None, symbols: Mapping[str, str], config: str, max_p
         return INF
     names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr))
     values: dict[str, Any] = {}
+    ranges: dict[str, int] = {}  # symbols that take any value from 0 to this
     args = cp.argvec(config)
     for name in names - set(_FUNCTIONS):
         spec = symbols.get(name)
         if spec is None:
             return INF
         if spec == "packet_length":
-            values[name] = max_packet
+            ranges[name] = max_packet  # any length up to the maximum: the cost's largest value over 0..max
         elif spec == "nargs":
             values[name] = len(args)
         elif spec in ("ninputs", "noutputs") and nports is not None:
@@ -117,20 +118,62 @@ def instantiate(expr: str | None, symbols: Mapping[str, str], config: str, max_p
                 return INF
         elif spec.startswith(("max:", "const:")):
             try:
-                values[name] = int(spec.split(":", 1)[1])
+                v = int(spec.split(":", 1)[1])
             except ValueError:
                 return INF
+            if spec.startswith("max:"):
+                ranges[name] = v
+            else:
+                values[name] = v
         else:
             return INF
     try:
         names_in, fn = _compiled(expr)
-        if any(n not in values for n in names_in):
+        if any(n not in values and n not in ranges for n in names_in):
             return INF
-        out = float(fn(*[values[n] for n in names_in]))
+        if any(n in ranges for n in names_in):
+            # a symbol that can take any value in 0..max: the formula's largest value over the box, by
+            # interval arithmetic (a cost need not grow with it: padding costs Max(0, 60 - p_length))
+            box = {n: (float(values[n]), float(values[n])) if n in values else (0.0, float(ranges[n]))
+                   for n in names_in}
+            out = _interval(_parsed(expr), box)[1]
+        else:
+            out = float(fn(*[values[n] for n in names_in]))
     except (SyntaxError, TypeError, ValueError, AttributeError, ZeroDivisionError, OverflowError,
             sympy.SympifyError):
         return INF
     return out if out >= 0 and math.isfinite(out) else INF
+
+
+def _interval(e: sympy.Expr, box: Mapping[str, tuple[float, float]]) -> tuple[float, float]:
+    """Bounds (lo, hi) of ``e`` when each symbol ranges over ``box``; (-inf, inf) for what is not modelled."""
+    if e.is_Number:
+        return float(e), float(e)
+    if e.is_Symbol:
+        return box[str(e)]
+    parts = [_interval(a, box) for a in e.args]
+    if isinstance(e, sympy.Add):
+        return sum(p[0] for p in parts), sum(p[1] for p in parts)
+    if isinstance(e, sympy.Mul):
+        lo, hi = parts[0]
+        for a, b in parts[1:]:
+            cands = [x * y for x in (lo, hi) for y in (a, b) if not (math.isinf(x) and y == 0 or math.isinf(y) and x == 0)]
+            lo, hi = (min(cands), max(cands)) if cands else (-INF, INF)
+        return lo, hi
+    if isinstance(e, sympy.Max):
+        return max(p[0] for p in parts), max(p[1] for p in parts)
+    if isinstance(e, sympy.Min):
+        return min(p[0] for p in parts), min(p[1] for p in parts)
+    if isinstance(e, (sympy.ceiling, sympy.floor)):
+        f = math.ceil if isinstance(e, sympy.ceiling) else math.floor
+        lo, hi = parts[0]
+        return (f(lo) if math.isfinite(lo) else lo), (f(hi) if math.isfinite(hi) else hi)
+    if isinstance(e, sympy.Pow) and e.exp.is_Integer and int(e.exp) > 0:
+        lo, hi = parts[0]
+        k = int(e.exp)
+        cands = [lo ** k, hi ** k] + ([0.0] if lo < 0 < hi else [])
+        return min(cands), max(cands)
+    return -INF, INF
 
 
 _TERM = re.compile(r"!?(\d+)/([0-9a-fA-F?]+)(?:%([0-9a-fA-F]+))?")
@@ -246,26 +289,31 @@ class CostModel:
         p = self.processing(n)
         return p is not None and p[0][0] == "h" and p[1][0] == "l"
 
-    def cost(self, n: str, task: bool = False) -> float:
-        key = n + ("#task" if task else "")
+    def cost(self, n: str, task: bool = False, mode: str = "") -> float:
+        """One packet through ``n``: on a push path (``mode`` "push") its push, simple_action or smaction
+        cost; on a pull path ("pull") its pull, simple_action or smaction cost; otherwise, or when the record
+        has none of those, the largest of its packet methods (plus run_task for a task's own work)."""
+        key = n + ("#task" if task else "") + "#" + mode
         if key in self._cost:
             return self._cost[key]
         d = self.g.nodes[n]
-        value = self._from(self.records.get(d["klass"]), n, task)
+        value = self._from(self.records.get(d["klass"]), n, task, mode)
         if value == INF and n in self.platform_nodes and d["klass"] in self.declared:
-            value = self._from(self.declared[d["klass"]], n, task)
+            value = self._from(self.declared[d["klass"]], n, task, mode)
             if value != INF:
                 self.used_declared.add(n)
         self._cost[key] = value
         return value
 
-    def _from(self, rec: Mapping[str, Any] | None, n: str, task: bool) -> float:
+    def _from(self, rec: Mapping[str, Any] | None, n: str, task: bool, mode: str = "") -> float:
         if rec is None:
             return INF
         d = self.g.nodes[n]
         costs = rec.get("cost") or {}
         symbols = rec.get("cost_symbols") or {}
-        methods = [m for m in PACKET_METHODS if m in costs] + (["run_task"] if task and "run_task" in costs else [])
+        directed = [m for m in (mode, "simple_action", "smaction") if mode and m in costs]
+        methods = (directed or [m for m in PACKET_METHODS if m in costs]) + \
+            (["run_task"] if task and "run_task" in costs else [])
         if not methods:
             return INF
         nports = (max((e[2]["to_port"] for e in self.g.in_edges(n, data=True)), default=-1) + 1,
@@ -294,7 +342,7 @@ class CostModel:
                 continue
             if v in seen:
                 return INF, [v], [INF]
-            c = self.cost(v)
+            c = self.cost(v, mode="push")
             if self.is_queue(v) or c == INF:
                 sub: tuple[float, list[str], list[float]] = (c, [v], [c])
             else:
@@ -347,7 +395,7 @@ class CostModel:
                 continue  # a push input: not pulled by this task
             if u in seen:
                 return INF, [u], [INF]
-            c = self.cost(u)
+            c = self.cost(u, mode="pull")
             if self.is_queue(u) or c == INF:
                 sub: tuple[float, list[str], list[float]] = (c, [u], [c])
             else:

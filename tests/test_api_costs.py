@@ -130,3 +130,22 @@ def test_members_read_from_configuration_are_filled_from_the_instance():
     assert instantiate("4*_n + 1", fill, "0", 1500) == INF  # not given: its default is not known here
     assert instantiate("4*_n + 1", fill, "0, -2", 1500) == INF
     assert instantiate("4*_n + 1", fill, "0, many", 1500) == INF
+
+
+def test_own_header_methods_clang_sizeof_and_bitfields():
+    per, costs = element_bounds(os.path.join(HERE, "fixtures", "costs", "owned.cc"), OPTS)
+    # checksum() in owned.hh: 8 iterations, costed from its body; sizeof(struct hdr) with bit-fields: 4 (clang)
+    assert costs["OwnedBase::checksum"] == "36"
+    assert costs["Owned::simple_action"] == "3*h_hl + 57"
+    assert per["Owned"]["cost_symbols"] == {"h_hl": "max:15"}  # unsigned hl : 4
+    loop = per["OwnedBase"]["loops"][0]
+    assert (os.path.basename(loop["file"]), loop["line"], loop["bound"]) == ("owned.hh", 19, "8")
+    assert instantiate("3*h_hl + 57", per["Owned"]["cost_symbols"], "", 1500) == 102
+
+
+def test_range_symbols_take_the_formula_s_largest_value():
+    pl = {"p": "packet_length"}
+    assert instantiate("Max(0, 60 - p) + 3", pl, "", 1514) == 63  # short packets pad the most
+    assert instantiate("6*p + 12", pl, "", 1514) == 6 * 1514 + 12
+    assert instantiate("p**2 - 2*p", pl, "", 10) == 100  # an upper bound: never below the true maximum (80)
+    assert instantiate("100/p", pl, "", 10) == INF  # not modelled: unknown
