@@ -163,11 +163,15 @@ def _fit(model: CostModel, master: Master, budget: int, records: Mapping[str, Ma
     ql = model_cost_of(records, "Queue", "pull", system, model.declared)
     uq = model_cost_of(records, "Unqueue", "run_task", system, model.declared)
     tried: set[tuple[str, float]] = set()
+    # a split only shortens the paths of other tasks through the cut edge (they now stop at its queue), so
+    # after one only the split task and its new Unqueue need another look
+    pending = [t for t in model.tasks() if model.task_cost(t).cost > budget]
     for _ in range(10_000):
-        over = [tc for tc in (model.task_cost(t) for t in model.tasks()) if tc.cost > budget]
-        if not over:
+        if not pending:
             break
-        tc = over[0]
+        tc = model.task_cost(pending.pop(0))
+        if tc.cost <= budget:
+            continue
         cut_at = best_cut(tc, qp, ql, uq)
         if cut_at is None or (tc.task, tc.cost) in tried:  # no cut, or the last one did not lower this task
             return _give_up(tc, master, budget, forced, out)
@@ -180,6 +184,7 @@ def _fit(model: CostModel, master: Master, budget: int, records: Mapping[str, Ma
                        "new_task_cost": _fmt(new_task), "budget": budget})
         out.task_splits.append(record)
         model.invalidate()
+        pending[:0] = [tc.task, record["unqueue"]]
     for t in model.tasks():
         tc = model.task_cost(t)
         entry: dict[str, Any] = {"task": t, "cost": _fmt(tc.cost), "budget": budget, "fits": tc.cost <= budget,
