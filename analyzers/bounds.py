@@ -150,7 +150,9 @@ def analyze(paths: list[str], opts: ParseOptions, whole_program: bool = False,
 
     ``own_headers``: also the functions defined in the headers each file includes from its own directory
     (an element's inline methods, e.g. a queue's ``push_success``), except those whose cost
-    ``api_costs.yaml`` declares (trusted API that happens to live beside the element)."""
+    ``api_costs.yaml`` declares when the header lies in the Click tree given as ``click_root`` (trusted API
+    that lives beside the element, like Classifier's decision program).  Outside that tree an element's
+    header cannot vouch for itself: a function it defines is costed from its body whatever its name."""
     units = [_analyze_file(p, opts, whole_program, own_headers) for p in paths]
     report = BoundsReport()
     infos = [info for u in units for info, _ in u.functions]
@@ -217,6 +219,14 @@ def _lines(path: str) -> list[str]:
     return _LINES[path]
 
 
+def _in_tree(path: str, root: str | None) -> bool:
+    """``path`` lies in the Click tree the operator named (``--click-root``): its headers are trusted."""
+    if not root:
+        return False
+    top = os.path.realpath(root)
+    return os.path.realpath(path).startswith(top + os.sep)
+
+
 def _own_headers(root: Node, me: str) -> list[str]:
     """Headers the translation unit includes from ``me``'s own directory."""
     tu = root._tu
@@ -249,7 +259,8 @@ def _analyze_file(path: str, opts: ParseOptions, whole_program: bool = False, ow
     for fn in declarations_in(root, [me] + headers):
         if fn.kind not in FUNCTION_KINDS or not fn.is_definition() or fn.usr in seen:
             continue
-        if fn.file != me and (fn.file not in headers or declared.declares(fn.qualified_name())):
+        if fn.file != me and (fn.file not in headers or declared.declares(fn.qualified_name())
+                              and _in_tree(fn.file, opts.click_root)):
             continue
         seen.add(fn.usr)
         name = fn.qualified_name() if fn.kind != "FUNCTION_DECL" else fn.spelling

@@ -149,3 +149,13 @@ def test_range_symbols_take_the_formula_s_largest_value():
     assert instantiate("6*p + 12", pl, "", 1514) == 6 * 1514 + 12
     assert instantiate("p**2 - 2*p", pl, "", 10) == 100  # an upper bound: never below the true maximum (80)
     assert instantiate("100/p", pl, "", 10) == INF  # not modelled: unknown
+
+
+def test_an_elements_own_header_cannot_claim_a_declared_cost(tmp_path):
+    """Outside the Click tree, a header routine named like trusted API is costed from its body."""
+    path = os.path.join(HERE, "fixtures", "costs", "impostor", "impostor.cc")
+    _, costs = element_bounds(path, OPTS)
+    assert costs["Impostor::simple_action"] is None and costs["Storage::head"] is None  # its while loop: unbounded
+    trusted = ParseOptions(click_root=os.path.join(HERE, "fixtures", "costs"), includes=OPTS.includes)
+    _, costs = element_bounds(path, trusted)
+    assert costs["Impostor::simple_action"] == "8"  # inside the named Click tree: Storage::* is declared (2)
