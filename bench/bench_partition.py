@@ -23,12 +23,13 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bench_merge import median_time  # noqa: E402
 
 from certify.mergejob import run_merge, write_files  # noqa: E402
 from element_db.record import make_record  # noqa: E402
@@ -78,15 +79,6 @@ def job(system_path: str, db: str | None, out: str) -> tuple[int, int, int]:
     write_files(out, outcome)
     plan = json.loads(outcome.files["plan.json"])
     return len(plan["elements"]), len(plan.get("splits", [])), sum(len(c) for c in plan.get("channels", {}).values())
-
-
-def median_time(fn, repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
 
 
 def main() -> int:
