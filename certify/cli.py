@@ -91,7 +91,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
     system = load_system(args.system)
     policy = load_policy(args.policy)
-    outcome = run_merge(system, policy, args.db, args.target, args.source_root, args.out, args.verbose)
+    outcome = run_merge(system, policy, args.db, args.target, args.source_root, args.out, args.verbose,
+                        run_dir=args.run_dir)
     for line in outcome.messages:
         _err(line)
     if not outcome.ok:
@@ -287,7 +288,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     coordinator = Coordinator(args.system, args.state, args.install_to or os.path.join(args.state, "installed"),
                               db=args.db, target=args.target, policy_path=args.policy, allow_root=args.allow_root,
-                              source_root=args.source_root)
+                              source_root=args.source_root, run_dir=args.run_dir)
     serve(coordinator, args.socket)
     return EXIT_OK
 
@@ -370,6 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
     pm.add_argument("--policy", metavar="FILE", help="network policy extending the shipped default")
     pm.add_argument("--db", metavar="DB", help="certified-element database: partition between kernel and containers")
     pm.add_argument("--source-root", metavar="DIR", help="re-hash record sources under DIR (staleness)")
+    pm.add_argument("--run-dir", default="/run/certify", metavar="DIR",
+                    help="where the containers' control sockets live at run time (default /run/certify)")
     pm.add_argument("--json", action="store_true", help="print the result as JSON")
     pm.add_argument("-v", "--verbose", action="store_true", help="also print notes")
     pm.set_defaults(func=cmd_merge)
@@ -435,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--policy", metavar="FILE")
     ps.add_argument("--source-root", metavar="DIR")
     ps.add_argument("--allow-root", action="store_true", help="let uid 0 install any network")
+    ps.add_argument("--run-dir", default="/run/certify", metavar="DIR",
+                    help="where the containers' control sockets live at run time (default /run/certify)")
     ps.set_defaults(func=cmd_serve)
     pi = sub.add_parser("install", help="send a network's configuration to the coordinator")
     pi.add_argument("config", metavar="CONFIG")

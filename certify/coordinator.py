@@ -79,6 +79,7 @@ class Coordinator:
         policy_path: str | None = None,
         allow_root: bool = False,
         source_root: str | None = None,
+        run_dir: str = "/run/certify",
     ) -> None:
         self.system: System = load_system(system_path)
         self.policy: Policy = load_policy(policy_path)
@@ -89,6 +90,7 @@ class Coordinator:
         self.target = target
         self.allow_root = allow_root
         self.source_root = source_root
+        self.run_dir = run_dir
         self.lock = threading.Lock()
         os.makedirs(self.configs_dir, exist_ok=True)
         for f in os.listdir(self.configs_dir):  # leftovers of a crash before a rename: never accepted
@@ -114,7 +116,7 @@ class Coordinator:
         if not configs:
             return None
         return run_merge(self._system_with(configs), self.policy, self.db, self.target, self.source_root,
-                         os.path.join(self.install_to, "current"))
+                         os.path.join(self.install_to, "current"), run_dir=self.run_dir)
 
     # -- install ----------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ def run_merge(
     source_root: str | None = None,
     out_dir: str = ".",
     verbose: bool = False,
+    run_dir: str = "/run/certify",
 ) -> MergeOutcome:
     known = stock_classes()
     metadata: Any = stock_elements()
@@ -92,20 +93,26 @@ def run_merge(
         f"Networks: {', '.join(sorted(system.networks))}.  Threads: {master.plan['threads']}.  Do not edit."
     )
     out.files["master.click"] = master_text(master, header)
+    from merge.launch import channels_script, shell_script, systemd_unit
+    from merge.unparse import unparse
+
+    master.plan["run_dir"] = run_dir
+    if user_parts and target == "userlevel":
+        out.files["channels.sh"] = channels_script(user_parts, run_dir)
+        out.executable.add("channels.sh")
     for n, sp in sorted(user_parts.items()):
-        from merge.launch import shell_script, systemd_unit
-        from merge.unparse import unparse
 
         user_file = os.path.abspath(os.path.join(out_dir, n, "user.click"))
         out.files[f"{n}/user.click"] = (
             f"// User-level Click container of network {n}, written by certify merge. Do not edit.\n"
-            f"// Channels to the kernel master: {', '.join(c.endpoint for c in sp.channels)}.\n\n" + unparse(sp.user)
+            f"// Channels to the kernel master: {', '.join(c.peer for c in sp.channels)}.\n\n" + unparse(sp.user)
         )
         net = system.networks[n]
-        out.files[f"{n}/launch.sh"] = shell_script(net, sp, user_file)
+        out.files[f"{n}/launch.sh"] = shell_script(net, sp, user_file, run_dir=run_dir)
         out.executable.add(f"{n}/launch.sh")
-        out.files[f"{n}/certify-{n}.service"] = systemd_unit(net, sp, user_file)
-        master.plan["networks"][n]["user"] = {"config": user_file, "elements": sorted(sp.user.nodes)}
+        out.files[f"{n}/certify-{n}.service"] = systemd_unit(net, sp, user_file, run_dir=run_dir)
+        master.plan["networks"][n]["user"] = {"config": user_file, "elements": sorted(sp.user.nodes),
+                                              "control": f"{run_dir}/{n}/control.sock"}
     out.files["plan.json"] = json.dumps(master.plan, indent=1, sort_keys=True) + "\n"
     out.summary = {
         "networks": len(system.networks),

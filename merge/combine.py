@@ -267,7 +267,7 @@ def _add_network(
     sinks: list[tuple[str, str]] = []  # (element, device)
     for e, d in g.nodes(data=True):
         role = policy.device_classes.get(d["klass"])
-        if role is not None:
+        if role is not None and d.get("origin") != "platform":  # a channel's own device elements stay as they are
             dev = device_argument(d["config"])
             assert dev is not None and dev in n.devices
             if role == "source":

@@ -1,9 +1,12 @@
 """Launch descriptions for the networks' user-level Click containers.
 
 Decides how a network's ``user.click`` runs: in its own network namespace
-(``certify-<network>``) into which its channel devices are moved (kernel
-target; the user-level target's channels are Unix sockets under
-``/run/certify/<network>/``), as the network's uid, under cgroup v2 limits
+(``certify-<network>``) that holds its ends of the channel devices (kernel
+target: the host devices kernel Click creates are moved there at launch;
+user-level target: the veth pairs that ``channels.sh`` creates once, before
+the master starts, and that outlive every container), with its control
+socket at ``RUN_DIR/<network>/control.sock`` (``--run-dir``, default
+``/run/certify``), as the network's uid, under cgroup v2 limits
 from its share: ``cpu.max`` = share x 100 ms per 100 ms period, and
 ``memory.max`` = share x the platform's container memory (at least 64 MiB).
 Two equivalent forms are written: a systemd unit (``CPUQuota``/``MemoryMax``
@@ -15,9 +18,11 @@ from __future__ import annotations
 
 import shlex
 
+from merge.channels import CHANNEL_MTU
 from merge.partition import Split
 from merge.system import Network
 
+RUN_DIR = "/run/certify"
 CONTAINER_MEMORY = 1 << 30  # bytes shared by all containers, split by cpu_share
 MIN_MEMORY = 64 << 20
 
@@ -29,16 +34,52 @@ def limits(network: Network) -> tuple[int, int]:
 
 
 def _devices(split: Split) -> list[str]:
-    return [c.endpoint for c in split.channels if not c.endpoint.startswith("/")]
+    """The host devices kernel Click made for this network's channels (linuxmodule): moved into its namespace."""
+    return [c.peer for c in split.channels if c.peer == c.endpoint]
 
 
-def systemd_unit(network: Network, split: Split, user_click: str, click: str = "/usr/local/bin/click") -> str:
+def _control(network: Network, run_dir: str) -> str:
+    return shlex.quote(f"{run_dir}/{network.name}/control.sock")
+
+
+def channels_script(splits: dict[str, Split], run_dir: str = RUN_DIR) -> str:
+    """``channels.sh`` (user-level target): every network's namespace and veth pairs, created once as root
+    before the master starts; idempotent; the pairs outlive the containers, so a restarted container finds
+    its channels where they were and the master never loses a device."""
+    lines = [
+        "#!/bin/sh",
+        "# Create the kernel/user channels of every network (run as root, before the master). Idempotent.",
+        "set -eu",
+        f"install -d -m 755 {shlex.quote(run_dir)}",
+    ]
+    for name, sp in sorted(splits.items()):
+        if not sp.channels:
+            continue
+        ns = f"certify-{name}"
+        lines.append(f"ip netns add {ns} 2>/dev/null || true")
+        for c in sp.channels:
+            lines += [
+                f"if ! ip link show {c.endpoint} >/dev/null 2>&1; then",
+                f"  ip link add {c.endpoint} mtu {CHANNEL_MTU} type veth peer name {c.peer} mtu {CHANNEL_MTU}",
+                f"  ip link set {c.peer} netns {ns}",
+                "fi",
+                f"sysctl -qw net.ipv6.conf.{c.endpoint}.disable_ipv6=1 2>/dev/null || true",
+                f"ip netns exec {ns} sysctl -qw net.ipv6.conf.{c.peer}.disable_ipv6=1 2>/dev/null || true",
+                f"ip link set {c.endpoint} up",
+                f"ip netns exec {ns} ip link set {c.peer} up",
+            ]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def systemd_unit(network: Network, split: Split, user_click: str, click: str = "/usr/local/bin/click",
+                 run_dir: str = RUN_DIR) -> str:
     quota, memory = limits(network)
     ns = f"certify-{network.name}"
     pre = [f"-/usr/sbin/ip netns add {ns}"]
     pre += [f"/usr/sbin/ip link set {d} netns {ns}" for d in _devices(split)]
-    pre += [f"/usr/sbin/ip netns exec {ns} /usr/sbin/ip link set {d} up" for d in _devices(split)]
-    pre += [f"/usr/bin/install -d -o {network.uid} /run/certify/{network.name}"]
+    pre += [f"/usr/sbin/ip netns exec {ns} /usr/sbin/ip link set {d} mtu {CHANNEL_MTU} up" for d in _devices(split)]
+    pre += [f"/usr/bin/install -d -o {network.uid} {run_dir}/{network.name}"]
     lines = [
         "[Unit]",
         f"Description=certify: user-level Click container of network {network.name}",
@@ -48,7 +89,8 @@ def systemd_unit(network: Network, split: Split, user_click: str, click: str = "
         "Type=simple",
         *[f"ExecStartPre=+{c}" for c in pre],
         f"ExecStart=/usr/sbin/ip netns exec {ns} /usr/bin/setpriv --reuid={network.uid} --regid={network.uid} "
-        f"--clear-groups --inh-caps=+net_raw --ambient-caps=+net_raw {click} {shlex.quote(user_click)}",
+        f"--clear-groups --inh-caps=+net_raw --ambient-caps=+net_raw {click} -u {_control(network, run_dir)} "
+        f"{shlex.quote(user_click)}",
         f"CPUQuota={quota / 1000:g}%",
         f"MemoryMax={memory}",
         "Restart=on-failure",
@@ -60,7 +102,7 @@ def systemd_unit(network: Network, split: Split, user_click: str, click: str = "
     return "\n".join(lines)
 
 
-def shell_script(network: Network, split: Split, user_click: str, click: str = "click") -> str:
+def shell_script(network: Network, split: Split, user_click: str, click: str = "click", run_dir: str = RUN_DIR) -> str:
     quota, memory = limits(network)
     ns = f"certify-{network.name}"
     cg = f"/sys/fs/cgroup/certify-{network.name}"
@@ -69,14 +111,15 @@ def shell_script(network: Network, split: Split, user_click: str, click: str = "
         f"# Start the user-level Click container of network {network.name} (run as root).",
         "set -eu",
         f"ip netns add {ns} 2>/dev/null || true",
-        *[f"ip link set {d} netns {ns} && ip netns exec {ns} ip link set {d} up" for d in _devices(split)],
-        f"install -d -o {network.uid} /run/certify/{network.name}",
+        *[f"ip link set {d} netns {ns} && ip netns exec {ns} ip link set {d} mtu {CHANNEL_MTU} up"
+          for d in _devices(split)],
+        f"install -d -o {network.uid} {shlex.quote(run_dir)}/{network.name}",
         f"mkdir -p {cg}",
         f'echo "{quota} 100000" > {cg}/cpu.max',
         f"echo {memory} > {cg}/memory.max",
         f"echo $$ > {cg}/cgroup.procs",
         f"exec ip netns exec {ns} setpriv --reuid={network.uid} --regid={network.uid} --clear-groups "
-        f"--inh-caps=+net_raw --ambient-caps=+net_raw {click} {shlex.quote(user_click)}",
+        f"--inh-caps=+net_raw --ambient-caps=+net_raw {click} -u {_control(network, run_dir)} {shlex.quote(user_click)}",
         "",
     ]
     return "\n".join(lines)

@@ -5,7 +5,9 @@ Decides the final layout when a database is given (``certify merge --db``):
 1. place every network's elements (:func:`merge.partition.place`); a refusal
    (uncertified, rejected) stops here;
 2. cut each network into its kernel part and its container part, with a
-   channel per cut edge (:func:`merge.partition.cut`);
+   channel per cut edge (:func:`merge.partition.cut`); a cut where the
+   network header's offset is not known statically moves (the element on
+   its kernel side joins the container) and the loop starts again from 1;
 3. merge the kernel parts (:func:`merge.combine.merge_networks`);
 4. cost every kernel task (:mod:`merge.tasks`).  An element that alone exceeds
    the budget, or whose cost is unbounded or unknown, is forced into its
@@ -28,6 +30,7 @@ import networkx as nx
 from certify.findings import Finding, make_finding
 from element_db.store import Database
 from merge import rules
+from merge.channels import unknown_offset_moves
 from merge.checks import NetworkResult
 from merge.combine import Master, merge_networks
 from merge.partition import Placement, Split, cut, place
@@ -78,8 +81,15 @@ def partitioned_merge(
             out.findings.extend(fs)
         if any(f.severity == "error" for f in out.findings):
             return out
+        unknown_offsets = False
         for r in results:
-            out.splits[r.network.name] = cut(r, out.placements[r.network.name], metadata, target)
+            nm = r.network.name
+            out.splits[nm] = cut(r, out.placements[nm], metadata, target)
+            for e, why in unknown_offset_moves(out.splits[nm].channels, out.placements[nm].side).items():
+                forced[nm][e] = why
+                unknown_offsets = True
+        if unknown_offsets:
+            continue  # a cut whose network header offset is unknown moved: start again
         master = merge_networks(system, results, policy, target, {n: s.kernel for n, s in out.splits.items()})
         records = _records(db, master.graph, source_root)
         platform_nodes = frozenset(n for n, e in master.plan["elements"].items() if e.get("origin") == "platform")
