@@ -1,9 +1,12 @@
 import os
 import shutil
+import sys
 
 import pytest
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+# examples/realclick.py: the real-Click scenario and its packet helpers, shared by the real-Click tests
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
 
 
 def pytest_addoption(parser):

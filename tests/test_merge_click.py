@@ -8,13 +8,12 @@ re-encapsulated with its own tunnel's addresses and key, and everything else
 must be dropped.
 """
 
-import ipaddress
 import shutil
-import struct
 import subprocess
 import sys
 
 import pytest
+from realclick import checksum, gre, ip_header, outer, read_pcap, write_pcap
 
 CLICK = shutil.which("click")
 pytestmark = pytest.mark.skipif(CLICK is None, reason="needs a built user-level click on PATH")
@@ -52,32 +51,6 @@ CONFIGS = {
 }
 
 
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
-
-
-def ip_header(src, dst, proto, payload_len):
-    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + payload_len, 1, 0, 64, proto, 0,
-                    ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed)
-    return h[:10] + struct.pack("!H", checksum(h)) + h[12:]
-
-
-def gre(proto, key=None):
-    if key is None:
-        return struct.pack("!HH", 0, proto)
-    return struct.pack("!HHI", 0x2000, proto, key)
-
-
-def outer(mac_dst, mac_src, src, dst, gre_hdr, inner):
-    payload = gre_hdr + inner
-    return mac_dst + mac_src + b"\x08\x00" + ip_header(src, dst, 47, len(payload)) + payload
-
-
 def inner_frame(tag):
     return bytes.fromhex("0a0000000001") + bytes.fromhex("0a0000000002") + b"\x08\x00" + tag.ljust(46, b".")
 
@@ -85,26 +58,6 @@ def inner_frame(tag):
 def inner_ip(tag):
     body = tag.ljust(30, b".")
     return ip_header("10.3.0.2", "10.3.0.1", 17, len(body)) + body
-
-
-def write_pcap(path, packets):
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for i, p in enumerate(packets):
-            f.write(struct.pack("<IIII", 1000 + i, 0, len(p), len(p)) + p)
-
-
-def read_pcap(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    magic = struct.unpack("<I", data[:4])[0]
-    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
-    out, pos = [], 24
-    while pos + 16 <= len(data):
-        _, _, incl, _ = struct.unpack(endian + "IIII", data[pos:pos + 16])
-        out.append(data[pos + 16:pos + 16 + incl])
-        pos += 16 + incl
-    return out
 
 
 def test_master_delivers_each_tunnel_only_to_its_network(tmp_path):

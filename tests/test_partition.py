@@ -216,7 +216,7 @@ def test_userlevel_channels_are_veth_pairs(tmp_path):
 @pytest.mark.skipif(__import__("shutil").which("click") is None, reason="needs a built user-level click on PATH")
 def test_user_click_runs_in_real_click(tmp_path):
     """user.click with its channel devices replaced by FromDump/ToDump: packets cross and are processed."""
-    from test_merge_click import read_pcap, write_pcap
+    from realclick import read_pcap, write_pcap  # examples/ (tests/conftest.py puts it on sys.path)
 
     stock_mirror = [("EtherMirror", "userspace", {"push": "5"}, None)]
     r, out, plan = run_merge(tmp_path, "FromDevice(eth1) -> Null -> m :: EtherMirror -> Null -> Queue -> ToDevice(eth1);\n",

@@ -1,0 +1,15 @@
+// carol: answers UDP with the destination address also written as the source: the destination
+// IP annotation CheckIPHeader sets in the kernel is read by StoreIPAddress in her container.
+FromDevice(eth1)
+  -> Strip(14)
+  -> CheckIPHeader
+  -> seen :: AverageCounter
+  -> ipc :: IPClassifier(udp, -)
+  -> StoreIPAddress(12)
+  -> cnt :: Counter
+  -> SetIPChecksum
+  -> Unstrip(14)
+  -> EtherMirror
+  -> Queue
+  -> ToDevice(eth1);
+ipc[1] -> Discard;

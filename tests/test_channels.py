@@ -1,0 +1,95 @@
+"""What a channel carries: the network header offset and the headroom, found statically; when a cut moves."""
+
+import pytest
+
+from merge import load_text
+from merge.channels import (
+    NONE,
+    UNKNOWN,
+    _check_offset,
+    header_offsets,
+    headroom_depths,
+    needs_header,
+)
+
+ETHER = ("FromDevice(eth1) -> Strip(14) -> CheckIPHeader -> Counter -> Unstrip(14) "
+         "-> EtherEncap(0x0800, 1:1:1:1:1:1, 2:2:2:2:2:2) -> Queue -> ToDevice(eth1);")
+
+
+def graph(text):
+    return load_text(text, "t.click").graph
+
+
+def test_offsets_and_headroom_along_an_ethernet_chain():
+    g = graph(ETHER)
+    off = header_offsets(g, {"FromDevice@1": NONE})
+    assert off == {("FromDevice@1", 0): NONE, ("Strip@2", 0): NONE, ("CheckIPHeader@3", 0): 0, ("Counter@4", 0): 0,
+                   ("Unstrip@5", 0): 14, ("EtherEncap@6", 0): 28, ("Queue@7", 0): 28}
+    depth = headroom_depths(g, ["FromDevice@1"])
+    assert depth == {("FromDevice@1", 0): 0, ("Strip@2", 0): 14, ("CheckIPHeader@3", 0): 14, ("Counter@4", 0): 14,
+                     ("Unstrip@5", 0): 0, ("EtherEncap@6", 0): 0, ("Queue@7", 0): 0}
+
+
+def test_an_ip_tunnel_starts_at_offset_zero_and_markipheader_reads_its_offset():
+    g = graph("FromDevice(eth1) -> Unstrip(14) -> MarkIPHeader(OFFSET 14) -> Strip(4) -> Discard;")
+    off = header_offsets(g, {"FromDevice@1": 0})
+    assert [off[(n, 0)] for n in ("FromDevice@1", "Unstrip@2", "MarkIPHeader@3", "Strip@4")] == [0, 14, 14, 10]
+
+
+@pytest.mark.parametrize("config, offset", [
+    ("", 0), ("14", 14), ("10.0.0.255, 14", 14), ("OFFSET 22", 22), ("BADSRC 1.2.3.4", 0),
+    ("10.0.0.255 10.0.0.0", 0), ("INTERFACES 10.0.0.1/8, OFFSET 14", 14), ("OFFSET x", None),
+])
+def test_checkipheader_offset_forms(config, offset):
+    assert _check_offset(config) == offset
+
+
+def test_two_paths_with_different_offsets_join_to_unknown():
+    g = graph("FromDevice(eth1) -> t :: Tee; t[0] -> Strip(14) -> q :: Queue; t[1] -> q; q -> ToDevice(eth1);")
+    assert header_offsets(g, {"FromDevice@1": 0})[("q", 0)] == UNKNOWN
+    assert headroom_depths(g, ["FromDevice@1"])[("q", 0)] == UNKNOWN
+
+
+def test_a_cycle_settles():
+    g = graph("FromDevice(eth1) -> s :: Strip(1) -> c :: Classifier(0/00, -); c[0] -> s; c[1] -> Discard;")
+    assert headroom_depths(g, ["FromDevice@1"])[("c", 1)] == UNKNOWN
+    assert header_offsets(g, {"FromDevice@1": 0})[("c", 1)] == UNKNOWN
+
+
+def test_a_class_of_ones_own_is_unknown():
+    g = graph("FromDevice(eth1) -> CheckIPHeader -> MyOwn -> Discard;")
+    assert header_offsets(g, {"FromDevice@1": 0})[("MyOwn@3", 0)] == UNKNOWN
+    assert headroom_depths(g, ["FromDevice@1"])[("MyOwn@3", 0)] == UNKNOWN
+
+
+@pytest.mark.parametrize("tail, needed", [
+    ("Unstrip(14) -> Queue -> Discard", False),  # nothing reads the IP header
+    ("Counter -> SetIPDSCP(1) -> Discard", True),  # SetIPDSCP reads it
+    ("CheckIPHeader -> SetIPDSCP(1) -> Discard", False),  # set again before it is read
+    ("MyOwn -> Discard", True),  # a class of one's own may read it
+])
+def test_needs_header(tail, needed):
+    g = graph(f"FromDevice(eth1) -> Strip(14) -> x :: Null -> {tail};")
+    assert needs_header(g, "x", lambda n: True) is needed
+
+
+def test_a_cut_with_an_unknown_offset_moves_until_it_is_known(tmp_path):
+    """MyOwn (kernel) feeds SetIPDSCP (container): the offset after MyOwn is unknown and SetIPDSCP reads the
+    IP header, so MyOwn joins the container and the channel starts where the offset is known."""
+    from test_partition import run_merge
+
+    r, out, plan = run_merge(
+        tmp_path, "FromDevice(eth1) -> Strip(14) -> CheckIPHeader -> m :: MyOwn -> s :: SetIPDSCP(1) -> Queue "
+                  "-> ToDevice(eth1);\n",
+        extra=[("MyOwn", "kernel", {"push": "5"}, None), ("SetIPDSCP", "userspace", {"push": "5"}, None)])
+    assert r.returncode == 0, r.stderr.decode()
+    assert ("MN304: element 'm' of network net moved to its container: the network header offset at channel 0 "
+            "(m -> s) is not known statically: the cut moves so that it is") in r.stderr.decode()
+    assert plan["placements"]["net"]["m"]["side"] == "user"
+    to_user = [c for c in plan["channels"]["net"] if c["direction"] == "to_user"]
+    assert [(c["from"], c["to"], c["carries"]) for c in to_user] == [
+        ("CheckIPHeader@3", "m", {"annotations": 48, "headroom": 14, "network_header": 0})]
+    user = (out / "net" / "user.click").read_text()
+    assert "_platform/ch0/header :: MarkIPHeader(14);" in user  # offset 0 after the 14 carried bytes
+    assert "_platform/ch0/header [0] -> [0] _platform/ch0/headroom;" in user
+    assert "_platform/ch0/headroom [0] -> [0] m;" in user
