@@ -2,15 +2,15 @@
 
 Each network receives on its virtual device, runs a chain of stock elements with
 one element of a userspace class in the middle (two cut edges: two channels), and
-sends through a queue.  The database is the shipped stock database plus one
-userspace record.  The chain is long enough that every receive task is over the
+sends through a queue.  The database is one layer holding one userspace
+record, over the shipped stock database.  The chain is long enough that every receive task is over the
 budget and is split.  For each size it times the whole job in process, as
-`certify merge --db` runs it: checks, placement, cut, merge, task costs, splits,
+`certify merge` runs it: checks, placement, cut, merge, task costs, splits,
 and writing master.click, plan.json and every container's files.  The median of
 the runs is reported.
 
 The baseline, measured in the same run, is the same networks with the
-userspace element replaced by Null, merged without a database (no partition,
+userspace element replaced by Null, merged with --no-certify (no partition,
 no task costs).  The ratio is what the partition adds.
 
     python bench/bench_partition.py [--sizes 10,100] [--repeat 3]
@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import sys
 import tempfile
 
@@ -32,8 +31,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_merge import median_time  # noqa: E402
 
 from certify.mergejob import run_merge, write_files  # noqa: E402
+from element_db.decision import ANALYZER_VERSION, policy_version  # noqa: E402
 from element_db.record import make_record  # noqa: E402
-from element_db.store import STOCK_DB, Database  # noqa: E402
+from element_db.store import Database, LayeredDatabase  # noqa: E402
 from merge.policy import load_policy  # noqa: E402
 from merge.system import load_system  # noqa: E402
 
@@ -67,14 +67,15 @@ def write_system(d: str, n: int, budget: int, middle: str) -> str:
 
 def make_db(d: str) -> str:
     path = os.path.join(d, "db")
-    shutil.copytree(STOCK_DB, path)
-    Database(path).write(make_record("Tap", [("tap.cc", "0" * 64)], "bench", "bench", "userspace",
-                                     ["writes a global counter"], [], port_count="1/1", processing="a/a"))
+    Database(path, create=True).write(make_record("Tap", [("tap.cc", "0" * 64)], ANALYZER_VERSION,
+                                                  policy_version(None), "userspace", ["writes a global counter"], [],
+                                                  port_count="1/1", processing="a/a"))
     return path
 
 
 def job(system_path: str, db: str | None, out: str) -> tuple[int, int, int]:
-    outcome = run_merge(load_system(system_path), load_policy(), db, "linuxmodule", out_dir=out)
+    layered = LayeredDatabase.open([db]) if db else None  # None: --no-certify
+    outcome = run_merge(load_system(system_path), load_policy(), layered, "linuxmodule", out_dir=out)
     assert outcome.ok, outcome.messages[-3:]
     write_files(out, outcome)
     plan = json.loads(outcome.files["plan.json"])

@@ -14,9 +14,13 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from certify import __version__
+
+if TYPE_CHECKING:
+    from element_db.decision import Context
+    from element_db.store import LayeredDatabase
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -91,8 +95,12 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
     system = load_system(args.system)
     policy = load_policy(args.policy)
-    outcome = run_merge(system, policy, args.db, args.target, args.source_root, args.out, args.verbose,
-                        run_dir=args.run_dir)
+    if args.no_certify and (args.db or args.no_stock or args.source_root or args.analyzer_policy):
+        raise UsageError("certify merge: error: --no-certify reads no database: drop --db, --no-stock, "
+                         "--source-root and --analyzer-policy, or drop --no-certify")
+    db = None if args.no_certify else _layers(args, policy.stock_database)
+    context = None if args.no_certify else _context(args)
+    outcome = run_merge(system, policy, db, args.target, context, args.out, args.verbose, run_dir=args.run_dir)
     for line in outcome.messages:
         _err(line)
     if not outcome.ok:
@@ -116,20 +124,21 @@ def cmd_merge(args: argparse.Namespace) -> int:
 def cmd_gate(args: argparse.Namespace) -> int:
     from certify.catalog import all_rules
     from certify.gate import fingerprint, load_baseline, run_gate, write_baseline
-    from element_db.store import Database, default_location
     from merge.policy import load_policy
     from merge.system import load_system
     from reports.junit import to_junit
     from reports.sarif import to_sarif
 
     system = load_system(args.system)
-    db = Database(default_location(args.db, stock=True))
     policy = load_policy(args.policy)
+    db = _layers(args, policy.stock_database)
     baseline = load_baseline(args.baseline) if args.baseline else None
-    res = run_gate(system, db, policy, source_root=args.source_root, baseline=baseline)
+    res = run_gate(system, db, policy, _context(args), baseline=baseline)
     for f in res.findings:
         if f.severity != "note" or args.verbose:
             _write(f"{f}\n")
+    for line in res.notes:
+        _err(line)
     if res.baselined:
         _write(f"certify: {len(res.baselined)} known problem(s) in the baseline not counted\n")
     if args.sarif:
@@ -148,7 +157,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from element_db.store import Database, default_location
+    from element_db.decision import Decisions
+    from element_db.store import Database
 
     if args.db_command == "diff":
         old, new = Database(args.old), Database(args.new)
@@ -165,34 +175,78 @@ def cmd_db(args: argparse.Namespace) -> int:
                 lines.append(f"~ {k}: {va} -> {vb}")
         _write("".join(line + "\n" for line in lines))
         return EXIT_OK
-    db = Database(default_location(args.db))
+    db = _layers(args, True)
+    decisions = Decisions(db, _context(args))
     if args.db_command == "list":
-        for st in db.verify(source_root=args.source_root):
-            verdict = st.record["verdict"] if st.record else "-"
-            _write(f"{st.klass:<28} {verdict:<10} {st.state}{': ' + st.reason if st.reason else ''}\n")
+        width = max(len(n) for n in db.names())
+        for d in decisions.all():
+            extra = "; sources unavailable" if d.sources == "unavailable" and not d.stock else ""
+            _write(f"{d.klass:<28} {d.verdict or '-':<10} {d.layer or '-':<{width}} {d.state}"
+                   f"{': ' + d.reason if d.reason else ''}{extra}\n")
+        for line in decisions.notes():
+            _err(line)
         return EXIT_OK
     if args.db_command == "show":
-        st = db.status(args.klass, source_root=args.source_root)
-        if st.record is None:
-            _err(f"certify: error: {args.klass}: {st.state}: {st.reason}")
+        d = decisions.get(args.klass)
+        if d.record is None:
+            _err(f"certify: error: {args.klass}: {d.state}: {d.reason}")
             return EXIT_BAD_INPUT
-        doc = dict(st.record, status=st.state, **({"status_reason": st.reason} if st.reason else {}))
+        doc = dict(d.record, status=d.state, layer=d.layer, decision=d.to_json(),
+                   **({"status_reason": d.reason} if d.reason else {}))
         _write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
         return EXIT_OK
     if args.db_command == "verify":
-        bad = [st for st in db.verify(source_root=args.source_root) if st.state != "fresh"]
-        for st in bad:
-            _write(f"{db.record_path(st.klass)}: {st.state}: {st.reason}\n")
-        _err(f"certify db verify: {len(db.classes())} records, {len(bad)} not fresh")
+        every = decisions.all()
+        bad = [d for d in every if d.state != "fresh"]
+        unchecked = [d for d in every if d.state == "fresh" and d.sources == "unavailable" and not d.stock]
+        unchecked_classes = {d.klass for d in unchecked}
+        for d in every:
+            where = os.path.join(d.layer_path or "", d.klass + ".json")
+            if d.state != "fresh":
+                _write(f"{where}: {d.state}: {d.reason}\n")
+            elif d.klass in unchecked_classes:
+                _write(f"{where}: sources unavailable: {d.sources_reason}\n")
+        for line in decisions.notes():
+            _err(line)
+        _err(f"certify db verify: {len(every)} records in {len(db.layers)} layer{'s' if len(db.layers) > 1 else ''} "
+             f"({', '.join(db.names())}), {len(bad)} not fresh, {len(unchecked)} with sources unavailable")
         return EXIT_OK if not bad else 1
     if args.db_command == "export":
-        out = {}
-        for k in db.classes():
-            st = db.status(k, source_root=args.source_root)
-            out[k] = dict(st.record or {}, status=st.state)
+        out = {d.klass: dict(d.record or {}, status=d.state, layer=d.layer) for d in decisions.all()}
         _write(json.dumps({"records": out}, indent=2, sort_keys=True) + "\n")
         return EXIT_OK
     raise UsageError("certify db: error: unknown command")
+
+
+def _layers(args: argparse.Namespace, policy_stock: bool) -> LayeredDatabase:
+    """The layered database of a reading command: --db (repeatable, first is top) or $CERTIFY_DB, over the stock
+    database unless --no-stock or the network policy's ``stock_database: false``."""
+    from element_db.store import LayeredDatabase
+
+    return LayeredDatabase.open(args.db, stock=policy_stock and not args.no_stock)
+
+
+def _context(args: argparse.Namespace) -> Context:
+    from element_db.decision import Context
+
+    return Context.current(args.source_root, args.analyzer_policy)
+
+
+def _add_database_options(p: argparse.ArgumentParser, source_help: str) -> None:
+    """--db (repeatable), --no-stock, --source-root, --analyzer-policy: the same for every command that reads
+    certification records."""
+    p.add_argument("--db", action="append", metavar="DB",
+                   help="a certified-element database, as a layer over the stock one; repeat for more layers, the "
+                   "first given on top (default: $CERTIFY_DB when set, over the stock database)")
+    p.add_argument("--no-stock", action="store_true", help="do not put the shipped stock database under the others")
+    p.add_argument("--source-root", metavar="DIR", help=source_help)
+    p.add_argument("--analyzer-policy", metavar="FILE",
+                   help="the analyzer policy the records were certified under (certify library --policy); "
+                   "default: the shipped one")
+
+
+_SOURCES_HELP = ("where the records' sources are (relocation; by default they are found through each record's "
+                 "source_base, the current directory or $CLICK_SRC for stock records)")
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
@@ -266,12 +320,11 @@ def cmd_library(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from element_db.store import default_location
     from reports.html import render_site
     from reports.markdown import to_markdown
     from reports.model import load_report_data
 
-    data = load_report_data(default_location(args.db, stock=True), args.plan, args.source_root)
+    data = load_report_data(_layers(args, True), args.plan, args.source_root, _context(args))
     os.makedirs(args.out, exist_ok=True)
     render_site(data, args.out)
     _write_atomic(os.path.join(args.out, "summary.md"), to_markdown(data))
@@ -286,9 +339,16 @@ DEFAULT_SOCKET = "/run/certify/coordinator.sock"
 def cmd_serve(args: argparse.Namespace) -> int:
     from certify.coordinator import Coordinator, serve
 
+    if args.no_certify and (args.db or args.no_stock or args.source_root or args.analyzer_policy):
+        raise UsageError("certify serve: error: --no-certify reads no database: drop --db, --no-stock, "
+                         "--source-root and --analyzer-policy, or drop --no-certify")
     coordinator = Coordinator(args.system, args.state, args.install_to or os.path.join(args.state, "installed"),
                               db=args.db, target=args.target, policy_path=args.policy, allow_root=args.allow_root,
-                              source_root=args.source_root, run_dir=args.run_dir)
+                              source_root=args.source_root, run_dir=args.run_dir, stock=not args.no_stock,
+                              certify=not args.no_certify, analyzer_policy=args.analyzer_policy)
+    if args.no_certify:
+        _err("certify: warning: certification is off (--no-certify): every install is merged without any "
+             "certification record")
     serve(coordinator, args.socket)
     return EXIT_OK
 
@@ -369,8 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
     pm.add_argument("--out", required=True, metavar="DIR", help="output directory")
     pm.add_argument("--target", choices=["linuxmodule", "userlevel"], default="linuxmodule")
     pm.add_argument("--policy", metavar="FILE", help="network policy extending the shipped default")
-    pm.add_argument("--db", metavar="DB", help="certified-element database: partition between kernel and containers")
-    pm.add_argument("--source-root", metavar="DIR", help="re-hash record sources under DIR (staleness)")
+    _add_database_options(pm, _SOURCES_HELP)
+    pm.add_argument("--no-certify", action="store_true",
+                    help="merge without certification (every element in the master; warned on every run)")
     pm.add_argument("--run-dir", default="/run/certify", metavar="DIR",
                     help="where the containers' control sockets live at run time (default /run/certify)")
     pm.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -384,9 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
         "1: fail; 2: bad input.",
     )
     pg.add_argument("--system", required=True, metavar="SYSTEM")
-    pg.add_argument("--db", metavar="DB", help="database directory (default: $CERTIFY_DB, else the shipped stock database)")
+    _add_database_options(pg, _SOURCES_HELP)
     pg.add_argument("--policy", metavar="FILE", help="network policy extending the shipped default")
-    pg.add_argument("--source-root", metavar="DIR", help="re-hash record sources under DIR (staleness)")
     pg.add_argument("--sarif", metavar="FILE", help="write SARIF 2.1.0")
     pg.add_argument("--sarif-root", metavar="DIR", help="repository root for SARIF URIs (default: current directory)")
     pg.add_argument("--junit", metavar="FILE", help="write JUnit XML")
@@ -398,7 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("library", help="certify every element under directories into the database",
                         description="Find every exported element, certify it, record it; incremental.")
     pl.add_argument("dirs", nargs="+", metavar="DIR")
-    pl.add_argument("--db", metavar="DB", help="database directory (default: $CERTIFY_DB)")
+    pl.add_argument("--db", metavar="DB", help="the one database to write into (default: $CERTIFY_DB; never the stock one)")
     pl.add_argument("--click-root", metavar="DIR", help="a configured Click tree (headers for the analysis)")
     pl.add_argument("--root", metavar="DIR", help="record source paths relative to DIR (default: --click-root)")
     pl.add_argument("--policy", metavar="FILE", help="analyzer policy extending the shipped default")
@@ -413,14 +473,12 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("list", "one line per record"), ("verify", "check every record (exit 1 if any is not fresh)"),
                        ("export", "all records as one JSON document")):
         q = dsub.add_parser(name, help=text)
-        q.add_argument("--db", metavar="DB")
-        q.add_argument("--source-root", metavar="DIR")
+        _add_database_options(q, _SOURCES_HELP)
         if name == "export":
             q.add_argument("--json", action="store_true", help="(the only format)")
     q = dsub.add_parser("show", help="one record")
     q.add_argument("klass", metavar="CLASS")
-    q.add_argument("--db", metavar="DB")
-    q.add_argument("--source-root", metavar="DIR")
+    _add_database_options(q, _SOURCES_HELP)
     q = dsub.add_parser("diff", help="what changed between two databases")
     q.add_argument("old", metavar="OLD")
     q.add_argument("new", metavar="NEW")
@@ -430,13 +488,14 @@ def build_parser() -> argparse.ArgumentParser:
     ps = sub.add_parser("serve", help="run the coordinator: the only process that installs the shared Click",
                         description="Serve install requests on a Unix socket; see README.")
     ps.add_argument("--system", required=True, metavar="SYSTEM")
-    ps.add_argument("--db", metavar="DB", help="certified-element database (enables the partition)")
+    _add_database_options(ps, _SOURCES_HELP)
+    ps.add_argument("--no-certify", action="store_true",
+                    help="merge installs without certification (every element in the master; warned at start)")
     ps.add_argument("--socket", default=sock_default, metavar="PATH")
     ps.add_argument("--state", required=True, metavar="DIR", help="where accepted configurations are kept")
     ps.add_argument("--install-to", metavar="DIR", help="/click (kernel hot-swap) or a directory (default STATE/installed)")
     ps.add_argument("--target", choices=["linuxmodule", "userlevel"], default="linuxmodule")
     ps.add_argument("--policy", metavar="FILE")
-    ps.add_argument("--source-root", metavar="DIR")
     ps.add_argument("--allow-root", action="store_true", help="let uid 0 install any network")
     ps.add_argument("--run-dir", default="/run/certify", metavar="DIR",
                     help="where the containers' control sockets live at run time (default /run/certify)")
@@ -453,9 +512,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     prp = sub.add_parser("report", help="write the HTML safety report and a Markdown summary",
                          description="A static HTML site (works from file://) and summary.md from the database and a merge plan.")
-    prp.add_argument("--db", metavar="DB", help="database directory (default: $CERTIFY_DB, else the shipped stock database)")
+    _add_database_options(prp, "where the records' sources are, to show them around findings (and check them)")
     prp.add_argument("--plan", metavar="DIR", help="a certify merge output directory (plan.json, master.click)")
-    prp.add_argument("--source-root", metavar="DIR", help="where the records' sources are, to show them around findings")
     prp.add_argument("--out", required=True, metavar="DIR")
     prp.set_defaults(func=cmd_report)
 

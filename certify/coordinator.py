@@ -8,8 +8,8 @@ Decides who may install what, and keeps the installed state exact:
   network only when the daemon runs with ``--allow-root``.
 * **What**: an install request carries one network's configuration.  It is
   checked and merged with the last accepted configuration of every other
-  network (the merge checks, the database verdicts and the partition when a
-  database is given).  Refused: nothing changes.  Accepted: the
+  network (the merge checks, the decisions on the layered database's records
+  and the partition; certification is off only with ``--no-certify``).  Refused: nothing changes.  Accepted: the
   configuration is persisted in the state directory (write, fsync, rename,
   fsync the directory), then the merged result is installed atomically, then
   the reply is sent.
@@ -46,6 +46,8 @@ from typing import Any
 
 from certify.mergejob import MergeOutcome, run_merge
 from certify.protocol import VERSION, ProtocolError, read_message, send_message
+from element_db.decision import Context
+from element_db.store import LayeredDatabase
 from merge.errors import ClickError
 from merge.policy import Policy, load_policy
 from merge.system import System, load_system
@@ -74,19 +76,28 @@ class Coordinator:
         system_path: str,
         state_dir: str,
         install_to: str,
-        db: str | None = None,
+        db: str | list[str] | None = None,
         target: str = "linuxmodule",
         policy_path: str | None = None,
         allow_root: bool = False,
         source_root: str | None = None,
         run_dir: str = "/run/certify",
+        stock: bool = True,
+        certify: bool = True,
+        analyzer_policy: str | None = None,
     ) -> None:
         self.system: System = load_system(system_path)
         self.policy: Policy = load_policy(policy_path)
         self.state_dir = state_dir
         self.configs_dir = os.path.join(state_dir, "networks")
         self.install_to = install_to
-        self.db = db
+        # the layered database (top first, over stock): opened for every merge, so a re-certified record counts
+        self.db: list[str] | None = [db] if isinstance(db, str) else db
+        self.stock = stock and self.policy.stock_database
+        self.certify = certify
+        self.analyzer_policy = analyzer_policy
+        if certify:
+            LayeredDatabase.open(self.db, self.stock)  # a bad --db is refused at start, not at the first request
         self.target = target
         self.allow_root = allow_root
         self.source_root = source_root
@@ -115,7 +126,9 @@ class Coordinator:
     def _merge(self, configs: dict[str, str]) -> MergeOutcome | None:
         if not configs:
             return None
-        return run_merge(self._system_with(configs), self.policy, self.db, self.target, self.source_root,
+        db = LayeredDatabase.open(self.db, self.stock) if self.certify else None
+        context = Context.current(self.source_root, self.analyzer_policy) if self.certify else None
+        return run_merge(self._system_with(configs), self.policy, db, self.target, context,
                          os.path.join(self.install_to, "current"), run_dir=self.run_dir)
 
     # -- install ----------------------------------------------------------------------------

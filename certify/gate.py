@@ -5,10 +5,16 @@ Decides, for every network of a system configuration:
 * everything the merge checks decide (isolation, devices, classes, ports:
   the MN rules of :mod:`merge.checks`), except that "unknown class" is decided
   here by the database instead of the stock class list;
-* for every element class the network uses, its record's status: no record
-  (GA101), a stale record (GA102), an invalid record (GA103), a ``reject``
-  verdict (GA104) and an analysis error (GA105) fail the gate; ``userspace``
-  (GA106) is a warning: the element will run in the network's container.
+* for every element class the network uses, the decision on its record
+  (:mod:`element_db.decision`, over the layered database): no record (GA101),
+  a stale record (GA102: another analyzer or policy, or a source edited since
+  certification), an invalid record (GA103), a ``reject`` verdict (GA104) and
+  an analysis error (GA105) fail the gate; ``userspace`` (GA106) is a warning:
+  the element will run in the network's container; a record of a layer the
+  user named whose sources cannot be found (GA107) is a warning, since an
+  edit could not be noticed.  Stock records whose sources are unavailable, and
+  every record that overrides a lower layer's, are notes of the run
+  (:meth:`element_db.decision.Decisions.notes`).
 
 Nothing that could not be analyzed ever passes.  A baseline (a file of
 finding fingerprints, written with ``--write-baseline``) turns known problems
@@ -26,9 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from certify.findings import Finding, Rule, make_finding
-from element_db.record import Status
+from element_db.decision import Context, Decision, Decisions
 from element_db.stock_classes import stock_classes, stock_elements
-from element_db.store import Database
+from element_db.store import Database, LayeredDatabase
 from merge.checks import NetworkResult, check_network
 from merge.errors import ClickError, Location
 from merge.policy import Policy
@@ -63,7 +69,16 @@ USERSPACE = Rule(
     "warning",
     "A userspace class is safe only in the network's own process; the merge places it there, at a cost in speed.",
 )
-RULES = [UNCERTIFIED, STALE, INVALID, REJECTED, ANALYSIS_ERROR, USERSPACE]
+SOURCES_UNAVAILABLE = Rule(
+    "GA107", "sources-unavailable",
+    "the sources of class {klass} (record from layer {layer}) cannot be found, so an edit since certification "
+    "would go unnoticed: {reason}", "warning",
+    "A record proves one source version; when its sources cannot be found, an edited element would pass as "
+    "certified.  certify library records where the tree is (source_base); --source-root relocates it.",
+    bad="certify gate --db copied-db  (the tree the records name is not here)",
+    good="certify gate --db copied-db --source-root ../my-elements",
+)
+RULES = [UNCERTIFIED, STALE, INVALID, REJECTED, ANALYSIS_ERROR, USERSPACE, SOURCES_UNAVAILABLE]
 
 
 @dataclass
@@ -71,8 +86,9 @@ class GateResult:
     findings: list[Finding] = field(default_factory=list)
     networks: dict[str, list[Finding]] = field(default_factory=dict)
     classes: dict[str, list[Finding]] = field(default_factory=dict)
-    statuses: dict[str, Status] = field(default_factory=dict)
+    decisions: dict[str, Decision] = field(default_factory=dict)
     baselined: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # once per run: overrides, stock sources unavailable
 
     @property
     def passed(self) -> bool:
@@ -107,15 +123,17 @@ def write_baseline(path: str, findings: list[Finding]) -> None:
 
 def run_gate(
     system: System,
-    db: Database,
+    db: LayeredDatabase | Database,
     policy: Policy,
-    source_root: str | None = None,
-    analyzer_version: str | None = None,
-    policy_version: str | None = None,
+    context: Context | None = None,
     baseline: set[str] | None = None,
 ) -> GateResult:
-    known = stock_classes() | frozenset(db.classes())
-    metadata: dict[str, Mapping[str, str]] = dict(stock_elements())
+    """Gate every network; ``db`` is the layered database (a bare :class:`Database` is one layer on its own),
+    ``context`` the current analyzer, policy and source locations (default: :meth:`Context.current`)."""
+    layered = db if isinstance(db, LayeredDatabase) else LayeredDatabase([db])
+    decisions = Decisions(layered, context or Context.current())
+    known = stock_classes() | frozenset(layered.classes())
+    metadata = layered.port_metadata(stock_elements())
     res = GateResult()
     for name in sorted(system.networks):
         net = system.networks[name]
@@ -128,16 +146,10 @@ def run_gate(
                     continue  # already refused by MN102
                 if klass in policy.device_classes:
                     continue  # replaced by the platform's GRE decapsulation/encapsulation
-                st = res.statuses.get(klass)
-                if st is None:
-                    st = db.status(klass, source_root, analyzer_version, policy_version)
-                    res.statuses[klass] = st
-                f = _class_finding(st, klass, name, n, d)
-                if f is not None:
-                    found.append(f)
-                    res.classes.setdefault(klass, []).append(f)
-                else:
-                    res.classes.setdefault(klass, [])
+                dec = res.decisions[klass] = decisions.get(klass)
+                fs = _class_findings(dec, klass, name, n, d)
+                found.extend(fs)
+                res.classes.setdefault(klass, []).extend(fs)
         kept = []
         seen: set[tuple[str, int, int, str, str]] = set()
         for f in found:
@@ -152,25 +164,26 @@ def run_gate(
         res.networks[name] = kept
         res.findings.extend(kept)
     res.findings.sort(key=lambda f: (f.network, f.file, f.line, f.column, f.rule))
+    res.notes = decisions.notes(res.decisions[k] for k in sorted(res.decisions))
     return res
 
 
-def _class_finding(st: Status, klass: str, network: str, element: str, d: Mapping[str, Any]) -> Finding | None:
+def _class_findings(dec: Decision, klass: str, network: str, element: str, d: Mapping[str, Any]) -> list[Finding]:
     where = (d["file"], d["line"], d["column"])
     common: dict[str, Any] = {"klass": klass, "network": network, "element": element, "symbol": klass}
-    if st.state == "missing":
-        return make_finding(UNCERTIFIED, *where, **common)
-    if st.state == "stale":
-        return make_finding(STALE, *where, reason=st.reason, **common)
-    if st.state == "invalid":
-        return make_finding(INVALID, *where, reason=st.reason, **common)
-    assert st.record is not None
-    verdict = st.record["verdict"]
-    reason = "; ".join(st.record.get("reasons", [])[:2]) or verdict
-    if verdict == "reject":
-        return make_finding(REJECTED, *where, reason=reason, **common)
-    if verdict == "error":
-        return make_finding(ANALYSIS_ERROR, *where, reason=reason, **common)
-    if verdict == "userspace":
-        return make_finding(USERSPACE, *where, reason=reason, **common)
-    return None
+    if dec.state == "missing":
+        return [make_finding(UNCERTIFIED, *where, **common)]
+    if dec.state == "stale":
+        return [make_finding(STALE, *where, reason=dec.reason, **common)]
+    if dec.state == "invalid":
+        return [make_finding(INVALID, *where, reason=dec.reason, **common)]
+    out = []
+    if dec.verdict == "reject":
+        out.append(make_finding(REJECTED, *where, reason=dec.verdict_reasons, **common))
+    elif dec.verdict == "error":
+        out.append(make_finding(ANALYSIS_ERROR, *where, reason=dec.verdict_reasons, **common))
+    elif dec.verdict == "userspace":
+        out.append(make_finding(USERSPACE, *where, reason=dec.verdict_reasons, **common))
+    if dec.sources == "unavailable" and not dec.stock:
+        out.append(make_finding(SOURCES_UNAVAILABLE, *where, layer=dec.layer, reason=dec.sources_reason, **common))
+    return out

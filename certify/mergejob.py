@@ -1,7 +1,9 @@
 """One merge, from a loaded system to the files to install: shared by `certify merge` and the coordinator.
 
 Decides the order of the steps (check every network; refuse when one fails;
-merge, with the partition when a database is given; re-check the ports of
+merge, with the partition over the layered certified-element database --
+the default -- or, only when certification is explicitly off
+(``--no-certify``), without it, saying so on every run; re-check the ports of
 everything written) and produces plain data: the messages to show, and the
 output files as relative path -> text.  Writing the files is the caller's:
 `certify merge` writes them into --out, the coordinator installs them
@@ -16,7 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from certify.findings import Finding
+from element_db.decision import Context, Decisions
 from element_db.stock_classes import stock_classes, stock_elements
+from element_db.store import LayeredDatabase
 from merge.checks import check_network
 from merge.combine import master_text, merge_networks
 from merge.policy import Policy
@@ -38,20 +42,20 @@ class MergeOutcome:
 def run_merge(
     system: System,
     policy: Policy,
-    db_path: str | None,
+    db: LayeredDatabase | None,
     target: str,
-    source_root: str | None = None,
+    context: Context | None = None,
     out_dir: str = ".",
     verbose: bool = False,
     run_dir: str = "/run/certify",
 ) -> MergeOutcome:
+    """Merge ``system``; ``db`` is the layered database to certify against (None: certification is off),
+    ``context`` the current analyzer, policy and source locations (default: :meth:`Context.current`)."""
     known = stock_classes()
     metadata: Any = stock_elements()
-    db = None
-    if db_path:
-        from element_db.store import Database
-
-        db = Database(db_path)
+    decisions = None
+    if db is not None:
+        decisions = Decisions(db, context or Context.current())
         known = known | frozenset(db.classes())
         metadata = db.port_metadata(stock_elements())
     results = [check_network(n, policy, metadata, known) for n in system.networks.values()]
@@ -65,24 +69,27 @@ def run_merge(
         out.messages.append(f"certify: merge refused: network{s} {', '.join(out.refused)} failed the checks")
         return out
     user_parts: dict[str, Any] = {}
-    if db is not None:
+    if decisions is not None:
         from merge.pipeline import partitioned_merge
 
-        part = partitioned_merge(system, results, db, policy, metadata, target, source_root)
+        part = partitioned_merge(system, results, decisions, policy, metadata, target)
         out.findings.extend(part.findings)
         out.messages.extend(str(f) for f in part.findings)
+        out.messages.extend(decisions.notes())
         if not part.ok or part.master is None:
             out.refused = sorted({f.network for f in part.findings if f.severity == "error"})
             out.messages.append("certify: merge refused: the partition failed (see the errors above)")
             return out
         master = part.master
         user_parts = {n: s for n, s in part.splits.items() if s.user.number_of_nodes()}
+        master.plan["database_layers"] = decisions.db.names()
+        master.plan["decisions"] = {d.klass: d.to_json() for d in decisions.decided()}
     else:
         master = merge_networks(system, results, policy, target)
-        # No database: the isolation checks ran, certification did not.  Say so, every time.
+        # Certification explicitly off: the isolation checks ran, certification did not.  Say so, every time.
         master.plan["certification"] = "none"
-        out.messages.append("certify: warning: no certified-element database (--db): the networks' elements are "
-                            "placed in the master without certification; merge with --db to check and partition them")
+        out.messages.append("certify: warning: certification is off (--no-certify): the networks' elements are "
+                            "placed in the master without any certification record")
     problems = [f for f in check_ports(master.graph, metadata) if f.severity == "error"]
     for n, sp in user_parts.items():
         problems += [f for f in check_ports(sp.user, metadata, network=n) if f.severity == "error"]

@@ -6,9 +6,13 @@ Decides which files need analysis and what each record says:
   text exports an element (``EXPORT_ELEMENT``); a file's sources are the
   ``.cc`` and the ``.hh`` beside it, named by path relative to ``root`` (the
   Click tree for a Click library), each with its sha256;
-* a file is skipped when the database already holds fresh records for it: the
+* a file is skipped when the database already holds fresh records for it (as
+  :mod:`element_db.decision` decides, under this run's analyzer policy): the
   same sources with the same hashes, made by this analyzer version under this
   policy -- a re-run over an unchanged tree analyzes nothing;
+* each record also says where ``root`` is relative to the database directory
+  (``source_base``), so every later reader finds its sources and notices an
+  edit without being told where the tree is;
 * the rest is analyzed in worker processes (:mod:`analyzers.engine`); every
   element class becomes one record: its verdict, reasons, findings (paths
   relative to ``root``; no source text), port metadata and suppressions;
@@ -20,31 +24,20 @@ Decides which files need analysis and what each record says:
 from __future__ import annotations
 
 import collections
-import hashlib
 import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from certify import __version__
+from element_db.decision import ANALYZER_VERSION, Context, Decisions, policy_version
 from element_db.record import make_record, now, sha256_file
-from element_db.store import Database
+from element_db.store import Database, LayeredDatabase
 
-ANALYZER_VERSION = f"certify-analyzers {__version__}"
+__all__ = ["ANALYZER_VERSION", "LibraryResult", "certify_library", "element_files", "policy_version", "sources_of"]
+
 _NAME = re.compile(r"[A-Za-z_@][A-Za-z0-9_@]*")
 _RANK = {"kernel": 0, "userspace": 1, "reject": 2, "error": 3}
-
-
-def policy_version(policy_path: str | None) -> str:
-    from analyzers.apicost import API_COSTS_FILE
-    from analyzers.policy import DEFAULT_POLICY
-
-    h = hashlib.sha256()
-    for p in [DEFAULT_POLICY, API_COSTS_FILE] + ([policy_path] if policy_path else []):
-        with open(p, "rb") as f:
-            h.update(f.read())
-    return "sha256:" + h.hexdigest()
 
 
 def element_files(dirs: Sequence[str]) -> list[str]:
@@ -100,15 +93,17 @@ def certify_library(
     from analyzers.engine import analyze_paths
     from analyzers.frontend import ParseOptions
 
-    pv = policy_version(policy_path)
+    ctx = Context.current(analyzer_policy=policy_path)
+    pv = ctx.policy_version
+    base = os.path.relpath(root, os.path.abspath(db.path))
     res = LibraryResult()
     files = element_files(dirs)
     # fresh records by their exact set of sources
     known: dict[tuple[tuple[str, str], ...], list[str]] = {}
-    for st in db.verify(None, ANALYZER_VERSION, pv):
-        if st.state == "fresh" and st.record is not None:
-            key = tuple(sorted((s["path"], s["sha256"]) for s in st.record["sources"]))
-            known.setdefault(key, []).append(st.klass)
+    for d in Decisions(LayeredDatabase([db]), ctx).all():
+        if d.state == "fresh" and d.record is not None and d.record.get("source_base") == base:
+            key = tuple(sorted((s["path"], s["sha256"]) for s in d.record["sources"]))
+            known.setdefault(key, []).append(d.klass)
     pending = []
     for f in files:
         key = tuple(sources_of(f, root))
@@ -135,7 +130,7 @@ def certify_library(
                 by_class.setdefault(name, []).append((path, rep))
         stamp = now()
         for name, variants in sorted(by_class.items()):
-            rec = _record(name, variants, root, pv, stamp)
+            rec = _record(name, variants, root, pv, stamp, base)
             db.write(rec)
             res.records += 1
             for path, _ in variants:
@@ -143,7 +138,7 @@ def certify_library(
     return res
 
 
-def _record(name: str, variants: list[tuple[str, Any]], root: str, pv: str, stamp: str) -> dict[str, Any]:
+def _record(name: str, variants: list[tuple[str, Any]], root: str, pv: str, stamp: str, base: str) -> dict[str, Any]:
     sources: dict[str, str] = {}
     findings: list[dict[str, Any]] = []
     reasons: list[str] = []
@@ -163,7 +158,7 @@ def _record(name: str, variants: list[tuple[str, Any]], root: str, pv: str, stam
         for k in ("ports", "processing", "flow_code"):
             if j.get(k) and k not in info:
                 info[k] = j[k]
-    extra: dict[str, Any] = {"cxx_class": variants[0][1].cls}
+    extra: dict[str, Any] = {"cxx_class": variants[0][1].cls, "source_base": base}
     first = variants[0][1].to_json()
     if len(variants) == 1:  # costs of one source; several variants: unknown (never guessed)
         extra["loops"] = [_rel_finding(lp, root) for lp in first.get("loops", [])]

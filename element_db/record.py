@@ -4,16 +4,13 @@ A record says what certify proved about one element class at one source
 version: the sources (paths relative to the tree they were certified from,
 each with its sha256), the analyzer and policy versions, the verdict with its
 reasons and findings, loop bounds and costs, port metadata, trusted
-annotations and suppressions, and when.  It holds no source text.
+annotations and suppressions, and when; ``source_base`` says where that tree
+was, relative to the database directory.  It holds no source text.
 
-Decides whether a record can be trusted:
-
-* ``invalid``: it does not parse, does not fit ``data/record.schema.json``
-  (formats checked), or its ``digest`` (sha256 over the canonical JSON of
-  everything else) does not match: tampered or truncated.  Never trusted.
-* ``stale``: a source file changed (or is gone), or the record was made by an
-  older analyzer or under another policy.  Uncertified until re-certified.
-* ``fresh``: none of the above.
+Decides the record's form: ``data/record.schema.json`` (formats checked) and
+its ``digest`` (sha256 over the canonical JSON of everything else), so that a
+tampered or truncated record is found out.  Whether a record is fresh, stale,
+invalid or missing is :mod:`element_db.decision`'s.
 """
 
 from __future__ import annotations
@@ -110,39 +107,9 @@ def make_record(
 
 @dataclass(frozen=True)
 class Status:
-    """A record's trust: ``fresh``, ``stale``, ``invalid`` or ``missing``, and why."""
+    """A record as read from one database: ``valid`` (schema and digest), ``invalid`` or ``missing``, and why."""
 
     klass: str
     state: str
     reason: str = ""
     record: dict[str, Any] | None = None
-
-    @property
-    def verdict(self) -> str | None:
-        """The verdict only a fresh record may give."""
-        return self.record["verdict"] if self.state == "fresh" and self.record else None
-
-
-def check_record(
-    record: Mapping[str, Any],
-    source_root: str | None,
-    analyzer_version: str | None,
-    policy_version: str | None,
-) -> tuple[str, str]:
-    """(state, reason) of a schema-valid, digest-checked record.
-
-    Sources are re-hashed under ``source_root`` when one is given; versions are
-    compared when given.
-    """
-    if analyzer_version is not None and record["analyzer_version"] != analyzer_version:
-        return "stale", f"certified by analyzer {record['analyzer_version']}, current is {analyzer_version}"
-    if policy_version is not None and record["policy_version"] != policy_version:
-        return "stale", f"certified under policy {record['policy_version'][:19]}, current is {policy_version[:19]}"
-    if source_root is not None:
-        for s in record["sources"]:
-            path = os.path.join(source_root, s["path"])
-            if not os.path.isfile(path):
-                return "stale", f"source {s['path']} is gone"
-            if sha256_file(path) != s["sha256"]:
-                return "stale", f"source {s['path']} changed since it was certified"
-    return "fresh", ""

@@ -11,7 +11,15 @@ Decides where records live and how they are read and written safely:
   the record and fsyncs the directory: several processes writing at once lose
   nothing, and a crash leaves either the old record or the new one.
 
-The location comes from ``--db`` or the ``CERTIFY_DB`` environment variable.
+Reading goes through layers (:class:`LayeredDatabase`): the databases a user
+names, top first, over the shipped stock database (``STOCK_DB``, the bottom
+layer unless turned off).  A class's record is the one of the topmost layer
+that holds a file for it -- even an invalid one, which is then not trusted
+rather than replaced by a lower layer's: a user record overrides the stock
+one, and the override is reported.  Writing (``certify library``) goes into
+exactly one :class:`Database`, never into the stock layer.
+
+Without ``--db`` the layers are ``$CERTIFY_DB`` (when set) over stock.
 """
 
 from __future__ import annotations
@@ -22,10 +30,11 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from element_db.record import Status, canonical, check_record, compute_digest, schema_errors
+from element_db.record import Status, canonical, compute_digest, schema_errors
 from merge.errors import ClickError, Location
 
 _CLASS = re.compile(r"[A-Za-z_@][A-Za-z0-9_@]*")
@@ -34,9 +43,9 @@ _CLASS = re.compile(r"[A-Za-z_@][A-Za-z0-9_@]*")
 STOCK_DB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "stock")
 
 
-def default_location(explicit: str | None, stock: bool = False) -> str:
-    """--db, else $CERTIFY_DB, else (when ``stock``) the shipped database of the stock Click library."""
-    path = explicit or os.environ.get("CERTIFY_DB") or (STOCK_DB if stock and os.path.isdir(STOCK_DB) else None)
+def default_location(explicit: str | None) -> str:
+    """The one database to write into: --db, else $CERTIFY_DB (never the stock database)."""
+    path = explicit or os.environ.get("CERTIFY_DB")
     if not path:
         raise ClickError(Location("certify", 0, 0), "no database: give --db DIR or set CERTIFY_DB")
     return path
@@ -65,6 +74,18 @@ class Database:
             os.makedirs(path, exist_ok=True)
         elif not os.path.isdir(path):
             raise ClickError(Location(path, 0, 0), "no such database directory")
+
+    @property
+    def is_stock(self) -> bool:
+        """This is the shipped database of the stock Click library."""
+        return os.path.realpath(self.path) == os.path.realpath(STOCK_DB)
+
+    @property
+    def name(self) -> str:
+        """How output names this layer: ``stock``, else the path as given (``./stock`` for a directory so named)."""
+        if self.is_stock:
+            return "stock"
+        return os.path.join(".", self.path) if self.path == "stock" else self.path
 
     def record_path(self, klass: str) -> str:
         if not _CLASS.fullmatch(klass):
@@ -111,19 +132,6 @@ class Database:
             return Status(klass, "invalid", "digest mismatch: the record was changed after it was certified")
         return Status(klass, "valid", "", rec)
 
-    def status(
-        self,
-        klass: str,
-        source_root: str | None = None,
-        analyzer_version: str | None = None,
-        policy_version: str | None = None,
-    ) -> Status:
-        st = self.read(klass)
-        if st.state != "valid" or st.record is None:
-            return st
-        state, reason = check_record(st.record, source_root, analyzer_version, policy_version)
-        return Status(klass, state, reason, st.record)
-
     def write(self, record: Mapping[str, Any]) -> None:
         errors = schema_errors(record)
         if errors:
@@ -145,18 +153,96 @@ class Database:
             finally:
                 os.close(dfd)
 
-    def port_metadata(self, base: Mapping[str, Mapping[str, str]]) -> dict[str, Mapping[str, str]]:
-        """``base`` (the stock table) with every valid record's port_count and processing laid over it."""
-        out: dict[str, Mapping[str, str]] = dict(base)
-        for k in self.classes():
-            st = self.read(k)
-            if st.record is not None:
-                facts: dict[str, str] = {f: str(st.record[f]) for f in ("port_count", "processing") if f in st.record}
-                if facts:
-                    out[k] = {**out.get(k, {}), **facts}
+
+@dataclass(frozen=True)
+class Found:
+    """What the layers hold for one class: the record as stored in ``layer`` (``missing`` when no layer has a
+    file for it) and the lower layers whose different record for the class it hides (an identical copy, same
+    digest, hides nothing)."""
+
+    status: Status
+    layer: Database | None = None
+    shadowed: tuple[Database, ...] = ()
+
+
+class LayeredDatabase:
+    """Databases read as one, top first: a class's record is the topmost layer's."""
+
+    def __init__(self, layers: Sequence[Database]) -> None:
+        self.layers: list[Database] = list(layers)
+
+    @classmethod
+    def open(cls, paths: Sequence[str] | None, stock: bool = True) -> LayeredDatabase:
+        """``paths`` (top first), else ``$CERTIFY_DB`` when set, over the stock database unless ``stock`` is off."""
+        named = list(paths or []) or ([os.environ["CERTIFY_DB"]] if os.environ.get("CERTIFY_DB") else [])
+        layers: list[Database] = []
+        for p in named:
+            db = Database(p)
+            if db.is_stock:
+                continue  # the stock layer is the bottom one, or (with --no-stock) none
+            if all(os.path.realpath(db.path) != os.path.realpath(x.path) for x in layers):
+                layers.append(db)
+        if stock:
+            layers.append(Database(STOCK_DB))
+        if not layers:
+            raise ClickError(Location("certify", 0, 0), "no database: give --db DIR or set CERTIFY_DB "
+                                                        "(--no-stock turned the stock database off)")
+        return cls(layers)
+
+    @property
+    def stock(self) -> bool:
+        return any(db.is_stock for db in self.layers)
+
+    def names(self) -> list[str]:
+        return [db.name for db in self.layers]
+
+    def read(self, klass: str) -> Found:
+        """The topmost layer's record of ``klass``, read now (a long-running server sees every update)."""
+        top: Status | None = None
+        layer: Database | None = None
+        shadowed: list[Database] = []
+        for db in self.layers:
+            st = db.read(klass)
+            if st.state == "missing":
+                continue
+            if top is None:
+                top, layer = st, db
+            elif top.record is None or st.record is None or top.record["digest"] != st.record["digest"]:
+                shadowed.append(db)
+        return Found(top or Status(klass, "missing", "no record"), layer, tuple(shadowed))
+
+    def classes(self) -> list[str]:
+        return sorted({k for db in self.layers for k in db.classes()})
+
+    def port_metadata(self, base: Mapping[str, Mapping[str, str]]) -> Mapping[str, Mapping[str, str]]:
+        """``base`` (the stock table) with each class's port_count and processing from its record laid over it;
+        records are read when a class is looked up, not all at once."""
+        return PortMetadata(self, base)
+
+
+class PortMetadata(Mapping[str, Mapping[str, str]]):
+    """Port facts by class: the record's (topmost valid record) over the stock table's."""
+
+    def __init__(self, db: LayeredDatabase, base: Mapping[str, Mapping[str, str]]) -> None:
+        self.db = db
+        self.base = base
+        self._cache: dict[str, Mapping[str, str] | None] = {}
+
+    def __getitem__(self, klass: str) -> Mapping[str, str]:
+        if klass not in self._cache:
+            facts: dict[str, str] = {}
+            if _CLASS.fullmatch(klass):
+                rec = self.db.read(klass).status.record
+                if rec is not None:
+                    facts = {f: str(rec[f]) for f in ("port_count", "processing") if f in rec}
+            self._cache[klass] = {**self.base.get(klass, {}), **facts} if facts or klass in self.base else None
+        out = self._cache[klass]
+        if out is None:
+            raise KeyError(klass)
         return out
 
-    def verify(
-        self, source_root: str | None = None, analyzer_version: str | None = None, policy_version: str | None = None
-    ) -> list[Status]:
-        return [self.status(k, source_root, analyzer_version, policy_version) for k in self.classes()]
+    def __iter__(self) -> Iterator[str]:
+        return iter([k for k in sorted(set(self.base) | set(self.db.classes())) if k in self])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

@@ -14,6 +14,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
 
 from merge import ClickError, load_file, unparse  # noqa: E402
 
@@ -64,13 +65,12 @@ def gate_demo() -> int:
 
     from certify.cli import main as certify
     from certify.gate import run_gate
-    from element_db.store import STOCK_DB, Database
+    from element_db.store import LayeredDatabase
     from merge.policy import load_policy
     from merge.system import load_system
 
     db = os.path.join(os.path.dirname(HERE), "out", "demo-db")
-    shutil.rmtree(db, ignore_errors=True)
-    shutil.copytree(STOCK_DB, db)
+    shutil.rmtree(db, ignore_errors=True)  # the bundled elements' own layer, over the shipped stock database
     print(f"== certify library examples/elements --click-root examples --db {os.path.relpath(db)} ==")
     status = certify(["library", os.path.join(HERE, "elements"), "--click-root", HERE, "--root", HERE,
                       "--db", db, "--no-progress"])
@@ -79,7 +79,7 @@ def gate_demo() -> int:
     system = os.path.join(HERE, "gate", "system.yaml")
     print(f"\n== certify gate --system {os.path.relpath(system)} --db {os.path.relpath(db)} ==")
     status = certify(["gate", "--system", system, "--db", db])
-    res = run_gate(load_system(system), Database(db), load_policy())
+    res = run_gate(load_system(system), LayeredDatabase.open([db]), load_policy())
     for net, found in sorted(res.networks.items()):
         errors = [f for f in found if f.severity == "error"]
         print(f"network {net}: {'FAILS: ' + errors[0].message if errors else 'passes'}")
@@ -90,8 +90,42 @@ def gate_demo() -> int:
     status = partition_demo(db)
     if status != 0:
         return status
-    print(f"\n== certify report --db {os.path.relpath(db)} --plan {os.path.relpath(os.path.join(out, 'merged'))} ==")
-    return certify(["report", "--db", db, "--plan", os.path.join(out, "merged"), "--source-root", HERE, "--out", report])
+    status = real_click_demo()
+    if status != 0:
+        return status
+    plan = os.path.join(out, "partitioned")
+    print(f"\n== certify report --db {os.path.relpath(db)} --plan {os.path.relpath(plan)} ==")
+    return certify(["report", "--db", db, "--plan", plan, "--source-root", HERE, "--out", report])
+
+
+def real_click_demo() -> int:
+    """examples/e2e: master and containers together in real user-level Click, one container killed mid-run."""
+    import tempfile
+
+    import realclick
+
+    print("\n== real Click: examples/e2e (3 networks, 2 devices), master + containers, one container killed ==")
+    why = realclick.unavailable()
+    if why:
+        print(f"real-Click run skipped: {why} (build Click with --enable-userlevel and run make demo as root)")
+        return 0
+    with tempfile.TemporaryDirectory() as work:
+        try:
+            res = realclick.run(work, log=lambda line: print(f"  {line}"))
+        except (RuntimeError, OSError) as exc:
+            print(f"demo: the real-Click run failed: {exc}", file=sys.stderr)
+            return 1
+    phases = ("all up", f"{realclick.VICTIM} killed", f"{realclick.VICTIM} back")
+    print(f"{'network':<8} " + " ".join(f"{p:>14}" for p in phases) + "   counters (master / container)")
+    for net in realclick.NETWORKS:
+        cells = [f"{got}/{want} out" for got, want in (res.arrived(net, i) for i in range(3))]
+        print(f"{net:<8} " + " ".join(f"{c:>14}" for c in cells)
+              + f"   {res.master_counters.get(net + '/seen.count')} / {res.container_counters.get(net)}")
+    for line in res.problems:
+        print(f"  problem: {line}")
+    print("real Click: " + ("every packet left as its network makes it; the master outlived the killed container"
+                            if not res.problems else f"{len(res.problems)} problems"))
+    return 1 if res.problems else 0
 
 
 def partition_demo(db: str) -> int:

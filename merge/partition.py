@@ -2,12 +2,15 @@
 
 Decides, per element instance of one checked network:
 
-* ``kernel`` when its class has a fresh ``kernel`` record (and the budget
-  does not force it out: :mod:`merge.tasks`); ``user`` when the record says
-  ``userspace`` or the element was forced out; the merge is refused (MN301,
-  MN302) when the record is missing, stale, invalid, ``reject`` or
-  ``error``.  FromDevice/PollDevice/ToDevice are not placed: the merger
-  replaces them with GRE decapsulation and encapsulation in the kernel.
+* where the decision on its class's record puts it (:mod:`element_db.decision`,
+  the one decision gate and merge share): ``kernel`` for a fresh ``kernel``
+  record (unless the budget forces it out: :mod:`merge.tasks`); ``user`` for a
+  fresh ``userspace`` one or an element forced out; the merge is refused
+  (MN301, MN302) when the record is missing, stale, invalid, ``reject`` or
+  ``error``.  A record of a layer the user named whose sources cannot be
+  found is used with a warning (MN305).  FromDevice/PollDevice/ToDevice are
+  not placed: the merger replaces them with GRE decapsulation and
+  encapsulation in the kernel.
 * a *channel* for every connection the partition cuts (:mod:`merge.channels`:
   what crosses, how, and its limits), keeping the edge's ports, packet
   order, bytes, annotations and network header.  The bracketed Unqueue/Queue
@@ -24,7 +27,7 @@ from typing import Any
 import networkx as nx
 
 from certify.findings import Finding, make_finding
-from element_db.store import Database
+from element_db.decision import Decisions
 from merge import rules
 from merge.channels import (
     NONE,
@@ -69,18 +72,17 @@ class Split:
 
 def place(
     result: NetworkResult,
-    db: Database,
+    decisions: Decisions,
     policy: Policy,
     forced_user: Mapping[str, str],
-    source_root: str | None = None,
 ) -> tuple[Placement, list[Finding]]:
-    """Place every element of a checked network; findings are refusals (errors) and moves (warnings)."""
+    """Place every element of a checked network; findings are refusals (errors), moves and unchecked sources
+    (warnings)."""
     g = result.graph
     assert g is not None
     name = result.network.name
     pl = Placement(name)
     findings: list[Finding] = []
-    statuses: dict[str, Any] = {}
     for e, d in g.nodes(data=True):
         klass = d["klass"]
         where = (d["file"], d["line"], d["column"])
@@ -88,29 +90,30 @@ def place(
             pl.side[e] = "device"
             pl.reasons[e] = "replaced by the platform's GRE decapsulation or encapsulation"
             continue
-        st = statuses.get(klass)
-        if st is None:
-            st = statuses[klass] = db.status(klass, source_root)
+        dec = decisions.get(klass)
         common = {"element": e, "network": name, "klass": klass, "symbol": klass}
-        if st.state != "fresh" or st.record is None:
-            findings.append(make_finding(rules.UNCERTIFIED_ELEMENT, *where, reason=f"{st.state} record: {st.reason}", **common))
+        if dec.state != "fresh":
+            findings.append(make_finding(rules.UNCERTIFIED_ELEMENT, *where, reason=f"{dec.state} record: {dec.reason}",
+                                         **common))
             continue
-        verdict = st.record["verdict"]
-        why = "; ".join(st.record.get("reasons", [])[:2]) or verdict
-        if verdict in ("reject", "error"):
-            reason = why if verdict == "reject" else f"not analyzable: {why}"
+        if dec.placement == "refused":
+            reason = dec.verdict_reasons if dec.verdict == "reject" else f"not analyzable: {dec.verdict_reasons}"
             findings.append(make_finding(rules.REJECTED_ELEMENT, *where, reason=reason, **common))
             continue
+        if dec.sources == "unavailable" and not dec.stock:
+            findings.append(make_finding(rules.SOURCES_UNAVAILABLE, *where, layer=dec.layer, reason=dec.sources_reason,
+                                         **common))
+        origin = f" (record from layer {dec.layer})" if not dec.stock else ""
         if e in forced_user:
             pl.side[e] = "user"
             pl.reasons[e] = forced_user[e]
             findings.append(make_finding(rules.MOVED_TO_USER, *where, reason=forced_user[e], **common))
-        elif verdict == "userspace":
+        elif dec.placement == "user":
             pl.side[e] = "user"
-            pl.reasons[e] = f"class {klass} is certified for user space only: {why}"
+            pl.reasons[e] = f"class {klass} is certified for user space only{origin}: {dec.verdict_reasons}"
         else:
             pl.side[e] = "kernel"
-            pl.reasons[e] = f"class {klass} is certified for the kernel"
+            pl.reasons[e] = f"class {klass} is certified for the kernel{origin}"
     return pl, findings
 
 

@@ -1,6 +1,8 @@
 """The partitioned merge: place, cut, merge, fit every kernel task to the budget, repeat.
 
-Decides the final layout when a database is given (``certify merge --db``):
+Decides the final layout of a certified merge (``certify merge`` unless
+``--no-certify``), over the decisions on the layered database's records
+(:class:`element_db.decision.Decisions`: one decision per class and run):
 
 1. place every network's elements (:func:`merge.partition.place`); a refusal
    (uncertified, rejected) stops here;
@@ -28,7 +30,7 @@ from typing import Any
 import networkx as nx
 
 from certify.findings import Finding, make_finding
-from element_db.store import Database
+from element_db.decision import Decisions
 from merge import rules
 from merge.channels import unknown_offset_moves
 from merge.checks import NetworkResult
@@ -62,11 +64,10 @@ def _fmt(c: float) -> float | None:
 def partitioned_merge(
     system: System,
     results: list[NetworkResult],
-    db: Database,
+    decisions: Decisions,
     policy: Policy,
     metadata: Mapping[str, Mapping[str, str]],
     target: str = "linuxmodule",
-    source_root: str | None = None,
 ) -> Partitioned:
     budget = system.platform.task_budget
     declared = load_platform_costs()
@@ -76,7 +77,7 @@ def partitioned_merge(
     for _ in range(max(rounds, MAX_ROUNDS)):
         out = Partitioned(None)
         for r in sorted(results, key=lambda r: r.network.name):
-            pl, fs = place(r, db, policy, forced[r.network.name], source_root)
+            pl, fs = place(r, decisions, policy, forced[r.network.name])
             out.placements[r.network.name] = pl
             out.findings.extend(fs)
         if any(f.severity == "error" for f in out.findings):
@@ -91,7 +92,7 @@ def partitioned_merge(
         if unknown_offsets:
             continue  # a cut whose network header offset is unknown moved: start again
         master = merge_networks(system, results, policy, target, {n: s.kernel for n, s in out.splits.items()})
-        records = _records(db, master.graph, source_root)
+        records = _records(decisions, master.graph)
         platform_nodes = frozenset(n for n, e in master.plan["elements"].items() if e.get("origin") == "platform")
         model = CostModel(master.graph, records, metadata, system.platform.max_packet_length, policy.task_classes,
                           declared, platform_nodes, policy.task_bursts)
@@ -115,12 +116,13 @@ def partitioned_merge(
     raise RuntimeError("partition did not settle")  # each round moves at least one element: cannot happen
 
 
-def _records(db: Database, g: nx.MultiDiGraph, source_root: str | None) -> dict[str, Mapping[str, Any]]:
+def _records(decisions: Decisions, g: nx.MultiDiGraph) -> dict[str, Mapping[str, Any]]:
+    """The fresh records of the master's classes (network and platform elements): their costs."""
     out: dict[str, Mapping[str, Any]] = {}
     for klass in sorted({d["klass"] for _, d in g.nodes(data=True)}):
-        st = db.status(klass, source_root)
-        if st.state == "fresh" and st.record is not None:
-            out[klass] = st.record
+        dec = decisions.get(klass)
+        if dec.state == "fresh" and dec.record is not None:
+            out[klass] = dec.record
     return out
 
 

@@ -1,5 +1,7 @@
 """The network policy: which classes a virtual network may not use, which classes
-name devices, which run tasks, and how many packets a task handles per run.
+name devices, which run tasks, how many packets a task handles per run, and
+whether the shipped stock database is the bottom layer of the certified-element
+database (``stock_database``; ``--no-stock`` turns it off too).
 
 The shipped default is ``merge/data/network_policy.yaml``; a user file of the
 same shape extends it (its entries are added, or replace the default's).  Both
@@ -33,6 +35,7 @@ SCHEMA: dict[str, Any] = {
         },
         "forbidden_classes": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
         "task_classes": {"type": "array", "items": {"type": "string"}},
+        "stock_database": {"type": "boolean"},
         "task_bursts": {
             "type": "object",
             "additionalProperties": {
@@ -56,6 +59,7 @@ class Policy:
     forbidden_classes: dict[str, str] = field(default_factory=dict)
     task_classes: frozenset[str] = frozenset()
     task_bursts: dict[str, dict[str, Any]] = field(default_factory=dict)  # class -> packets per task run
+    stock_database: bool = True  # the shipped stock records are the bottom database layer
 
 
 def _read(path: str) -> dict[str, Any]:
@@ -83,9 +87,11 @@ def load_policy(extra: str | None = None) -> Policy:
     forbidden: dict[str, str] = {}
     tasks: set[str] = set()
     bursts: dict[str, dict[str, Any]] = {}
+    stock = True
     for d in docs:
         devices.update(d.get("device_classes", {}))
         forbidden.update(d.get("forbidden_classes", {}))
         tasks.update(d.get("task_classes", []))
         bursts.update(d.get("task_bursts", {}))
-    return Policy(devices, forbidden, frozenset(tasks), bursts)
+        stock = bool(d.get("stock_database", stock))
+    return Policy(devices, forbidden, frozenset(tasks), bursts, stock)

@@ -120,6 +120,13 @@ MOVED_TO_USER = Rule(
     "A kernel task may not run longer than the platform's budget; an element that alone exceeds it, or whose cost is "
     "unbounded or unknown, runs in the network's user-level Click instead.",
 )
-PARTITION_RULES = [UNCERTIFIED_ELEMENT, REJECTED_ELEMENT, OVER_BUDGET_PLATFORM, MOVED_TO_USER]
+SOURCES_UNAVAILABLE = Rule(
+    "MN305", "sources-unavailable",
+    "element '{element}' of network {network}: the sources of class {klass} (record from layer {layer}) cannot be "
+    "found, so an edit since certification would go unnoticed: {reason}", "warning",
+    "A record proves one source version; when its sources cannot be found, an edited element would be placed as "
+    "certified.  certify library records where the tree is (source_base); --source-root relocates it.",
+)
+PARTITION_RULES = [UNCERTIFIED_ELEMENT, REJECTED_ELEMENT, OVER_BUDGET_PLATFORM, MOVED_TO_USER, SOURCES_UNAVAILABLE]
 RULES.extend(PARTITION_RULES)
 BY_ID.update({r.id: r for r in PARTITION_RULES})

@@ -111,7 +111,8 @@ def _index(data: ReportData) -> str:
     counts = Counter(st.record["verdict"] if st.record else "invalid" for st in data.statuses)
     stale = sum(1 for st in data.statuses if st.state != "fresh")
     rules = sorted({f["rule"] for st in data.statuses if st.record for f in st.record["findings"]})
-    parts = [f'<p class="counts">Database <code>{_e(data.db_path)}</code>: {len(data.statuses)} element classes &mdash; '
+    layers = " over ".join(f"<code>{_e(n)}</code>" for n in (data.layers or [data.db_path]))
+    parts = [f'<p class="counts">Database {layers}: {len(data.statuses)} element classes &mdash; '
              + " ".join(f"<span>{_verdict(v)} {counts.get(v, 0)}</span>" for v in ("kernel", "userspace", "reject", "error"))
              + f" <span>not fresh: {stale}</span></p>"]
     if data.networks:
@@ -180,7 +181,8 @@ def _math(expr: str | None) -> str:
 def _element(st: Any, data: ReportData) -> str:
     rec = st.record
     parts = [f"<p>{_verdict(rec['verdict'])} <span class=\"note\">record {_e(st.state)}"
-             f"{': ' + _e(st.reason) if st.reason else ''}; certified {_e(rec['certified_at'])} by {_e(rec['analyzer_version'])}</span></p>"]
+             f"{': ' + _e(st.reason) if st.reason else ''}; certified {_e(rec['certified_at'])} by {_e(rec['analyzer_version'])}"
+             f"{'; from layer ' + _e(st.layer) if st.layer else ''}</span></p>"]
     parts.append("<h2>Reasons</h2><ul>" + "".join(f"<li>{_e(r)}</li>" for r in rec["reasons"]) + "</ul>")
     parts.append("<h2>Sources</h2><ul>" + "".join(f"<li><code>{_e(s['path'])}</code> <span class=\"note\">sha256 "
                                                    f"{_e(s['sha256'][:16])}&hellip;</span></li>" for s in rec["sources"]) + "</ul>")

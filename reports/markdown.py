@@ -24,7 +24,8 @@ def to_markdown(data: ReportData) -> str:
     counts = Counter(st.record["verdict"] if st.record else "invalid" for st in data.statuses)
     stale = sum(1 for st in data.statuses if st.state != "fresh")
     out = ["# certify safety report", ""]
-    out.append(f"**Database** `{os.path.basename(os.path.normpath(data.db_path))}`: {len(data.statuses)} element classes: "
+    layers = " over ".join(f"`{os.path.basename(os.path.normpath(n))}`" for n in (data.layers or [data.db_path]))
+    out.append(f"**Database** {layers}: {len(data.statuses)} element classes: "
                f"kernel {counts.get('kernel', 0)}, userspace {counts.get('userspace', 0)}, reject {counts.get('reject', 0)}, "
                f"error {counts.get('error', 0)}; not fresh {stale}.")
     if data.networks:

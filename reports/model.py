@@ -1,7 +1,8 @@
 """What a report shows, as plain data: the database's records and, optionally, a merge plan.
 
-Decides what is read: every record of the database (with its trust state),
-and from a merge output directory its ``plan.json``, its ``master.click``
+Decides what is read: every class's record in the layered database (the
+topmost layer's, with the decision on it: :mod:`element_db.decision`, the
+one gate and merge make), and from a merge output directory its ``plan.json``, its ``master.click``
 and each network's ``user.click``, parsed with our own front end.  Sources
 are read only when a page is rendered (``source_root``), never stored.
 """
@@ -15,8 +16,8 @@ from typing import Any
 
 import networkx as nx
 
-from element_db.record import Status
-from element_db.store import Database
+from element_db.decision import Context, Decision, Decisions
+from element_db.store import LayeredDatabase
 from merge import ClickError, load_file
 
 
@@ -34,17 +35,19 @@ class NetworkView:
 
 @dataclass
 class ReportData:
-    db_path: str
-    statuses: list[Status]
+    db_path: str  # the top layer
+    statuses: list[Decision]
     plan: dict[str, Any] | None = None
     plan_dir: str | None = None
     networks: list[NetworkView] = field(default_factory=list)
     source_root: str | None = None
+    layers: list[str] = field(default_factory=list)  # top first
 
 
-def load_report_data(db_path: str, plan_dir: str | None, source_root: str | None) -> ReportData:
-    db = Database(db_path)
-    data = ReportData(db_path, db.verify(), source_root=source_root)  # staleness: `certify db verify --source-root`
+def load_report_data(db: LayeredDatabase, plan_dir: str | None, source_root: str | None,
+                     context: Context | None = None) -> ReportData:
+    decisions = Decisions(db, context or Context.current(source_root))
+    data = ReportData(db.layers[0].name, decisions.all(), source_root=source_root, layers=db.names())
     if plan_dir is None:
         return data
     plan_file = os.path.join(plan_dir, "plan.json")

@@ -1,4 +1,4 @@
-"""The certified-element database: records, integrity, staleness, concurrent writers."""
+"""The certified-element database: records, integrity, the one decision (staleness, sources), concurrent writers."""
 
 import json
 import multiprocessing
@@ -6,13 +6,19 @@ import os
 
 import pytest
 
+from element_db.decision import Context, decide
 from element_db.record import canonical, make_record, sha256_file
-from element_db.store import Database
+from element_db.store import Database, LayeredDatabase
 
 
-def record(klass="Mirror", src_hash="0" * 64, verdict="kernel", **kw):
-    return make_record(klass, [("elements/mirror.cc", src_hash)], "0.1.0", "policy-1", verdict,
+def record(klass="Mirror", src_hash="0" * 64, verdict="kernel", sources=None, **kw):
+    return make_record(klass, sources or [("elements/mirror.cc", src_hash)], "0.1.0", "policy-1", verdict,
                        ["no finding on the packet path"], [], certified_at="2026-11-25T18:00:00Z", **kw)
+
+
+def decided(db, klass, root=None, analyzer="0.1.0", policy="policy-1", cwd="/nonexistent"):
+    """The decision on ``klass`` in ``db`` alone, against the given versions, looking for sources only under root."""
+    return decide(LayeredDatabase([db]).read(klass), Context(analyzer, policy, root, cwd, None, None))
 
 
 def test_round_trip(tmp_path):
@@ -51,9 +57,9 @@ def test_damaged_records_are_invalid_never_trusted(tmp_path, damage, reason):
     db.write(record())
     p = tmp_path / "Mirror.json"
     p.write_text(damage(p.read_text()))
-    st = db.status("Mirror")
-    assert st.state == "invalid" and reason in st.reason
-    assert st.verdict is None
+    d = decided(db, "Mirror")
+    assert d.state == "invalid" and reason in d.reason
+    assert (d.placement, d.verdict) == ("refused", None)
 
 
 def test_invalid_records_are_refused_on_write(tmp_path):
@@ -74,16 +80,51 @@ def test_staleness(tmp_path):
     db = Database(str(tmp_path / "db"), create=True)
     db.write(record(src_hash=sha256_file(str(src / "mirror.cc"))))
     root = str(tmp_path / "src")
-    assert db.status("Mirror", root, "0.1.0", "policy-1").state == "fresh"
-    assert db.status("Mirror", root, "0.1.0", "policy-1").verdict == "kernel"
-    assert db.status("Mirror", root, "0.2.0", "policy-1").reason == "certified by analyzer 0.1.0, current is 0.2.0"
-    assert db.status("Mirror", root, "0.1.0", "policy-2").state == "stale"
+    d = decided(db, "Mirror", root)
+    assert (d.state, d.placement, d.verdict, d.sources, d.source_tree) == ("fresh", "kernel", "kernel", "checked", root)
+    d = decided(db, "Mirror", root, analyzer="0.2.0")
+    assert (d.state, d.placement, d.reason) == ("stale", "refused", "certified by analyzer 0.1.0, current is 0.2.0")
+    assert d.sources == "unchecked"
+    assert decided(db, "Mirror", root, policy="policy-2").state == "stale"
     (src / "mirror.cc").write_text("// v2\n")
-    st = db.status("Mirror", root, "0.1.0", "policy-1")
-    assert (st.state, st.reason, st.verdict) == ("stale", "source elements/mirror.cc changed since it was certified", None)
+    d = decided(db, "Mirror", root)
+    assert (d.state, d.reason, d.placement) == ("stale", "source elements/mirror.cc changed since it was certified",
+                                                "refused")
+    # not one source under any place to look: unavailable, never silently fresh
     os.remove(src / "mirror.cc")
-    assert db.status("Mirror", root).reason == "source elements/mirror.cc is gone"
-    assert db.status("Nothing").state == "missing"
+    d = decided(db, "Mirror", root)
+    assert (d.state, d.sources, d.placement) == ("fresh", "unavailable", "kernel")
+    assert d.sources_reason == f"no source of the record is under {root}, /nonexistent"
+    # one of two sources gone from the tree that holds the other: stale
+    (src / "mirror.cc").write_text("// v1\n")
+    db.write(record(sources=[("elements/mirror.cc", sha256_file(str(src / "mirror.cc"))),
+                             ("elements/mirror.hh", "1" * 64)]))
+    assert decided(db, "Mirror", root).reason == "source elements/mirror.hh is gone"
+    d = decided(db, "Nothing")
+    assert (d.state, d.placement, d.layer) == ("missing", "refused", None)
+
+
+def test_sources_are_found_through_source_base_then_the_current_directory(tmp_path):
+    tree = tmp_path / "tree"
+    (tree / "elements").mkdir(parents=True)
+    (tree / "elements" / "mirror.cc").write_text("// v1\n")
+    h = sha256_file(str(tree / "elements" / "mirror.cc"))
+    db = Database(str(tmp_path / "db"), create=True)
+    db.write(record(src_hash=h, source_base="../tree"))
+    d = decided(db, "Mirror")
+    assert (d.state, d.sources, d.source_tree) == ("fresh", "checked", os.path.join(str(tmp_path), "tree"))
+    # no source_base: the current directory is looked at
+    db.write(record(src_hash=h))
+    assert decided(db, "Mirror").sources == "unavailable"
+    d = decided(db, "Mirror", cwd=str(tree))
+    assert (d.sources, d.source_tree) == ("checked", str(tree))
+    # --source-root relocates: it is looked at first
+    (tree / "elements" / "mirror.cc").write_text("// v2\n")
+    other = tmp_path / "other"
+    (other / "elements").mkdir(parents=True)
+    (other / "elements" / "mirror.cc").write_text("// v1\n")
+    assert decided(db, "Mirror", root=str(other), cwd=str(tree)).state == "fresh"
+    assert decided(db, "Mirror", cwd=str(tree)).state == "stale"
 
 
 def _writer(args):
@@ -101,5 +142,5 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         assert sorted(pool.map(_writer, [(str(tmp_path), w, n) for w in range(workers)])) == list(range(workers))
     assert len(db.classes()) == workers * n + 1
-    assert all(s.state == "fresh" for s in db.verify())
+    assert all(decided(db, k).state == "fresh" for k in db.classes())
     assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]

@@ -5,7 +5,8 @@ import shutil
 import subprocess
 import sys
 
-from element_db.store import STOCK_DB, Database
+from element_db.decision import ANALYZER_VERSION, Context, Decisions, policy_version
+from element_db.store import STOCK_DB, Database, LayeredDatabase
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIX = os.path.join(ROOT, "tests", "fixtures")
@@ -34,19 +35,25 @@ def test_library_certifies_and_is_incremental(tmp_path):
     assert {f["rule"] for f in bad["findings"]} >= {"KS101"}
     assert all(not os.path.isabs(f["file"]) for r in recs.values() for f in r["findings"])
     assert all(s["path"].startswith("elements/mine/") for r in recs.values() for s in r["sources"])
+    assert {r["source_base"] for r in recs.values()} == {".."}  # the tree, relative to the database directory
     out = library(*args)
     assert "0 files analyzed, 2 unchanged, 0 records written" in out.stderr.decode()
     (src / "good_member_state.cc").write_text((src / "good_member_state.cc").read_text() + "\n// edited\n")
-    assert Database(str(db)).status(next(k for k, v in verdicts.items() if v == "kernel"), str(tmp_path)).state == "stale"
+    decisions = Decisions(LayeredDatabase([Database(str(db))]), Context.current())
+    d = decisions.get(next(k for k, v in verdicts.items() if v == "kernel"))
+    assert (d.state, d.source_tree) == ("stale", str(tmp_path))  # found through source_base, no option needed
     out = library(*args)
     assert "1 files analyzed, 1 unchanged" in out.stderr.decode()
-    assert all(s.state == "fresh" for s in Database(str(db)).verify(str(tmp_path)))
+    decisions = Decisions(LayeredDatabase([Database(str(db))]), Context.current())
+    assert all(d.state == "fresh" and d.sources == "checked" for d in decisions.all())
 
 
 def test_shipped_stock_database():
-    db = Database(STOCK_DB)
-    statuses = db.verify()
-    assert len(statuses) > 450 and all(s.state == "fresh" for s in statuses)
+    db = LayeredDatabase([Database(STOCK_DB)])
+    # made by this analyzer under the shipped policy; its Click tree is not shipped, so sources are unavailable
+    statuses = Decisions(db, Context(ANALYZER_VERSION, policy_version(None), None, ROOT, ROOT, None)).all()
+    assert len(statuses) > 450 and all(s.state == "fresh" and s.layer == "stock" for s in statuses)
+    assert {s.sources for s in statuses} == {"unavailable"}
     verdict = {s.klass: s.record["verdict"] for s in statuses}
     for k in ("EtherMirror", "Strip", "Unstrip", "Discard", "Tee", "Paint", "CheckIPHeader", "DecIPTTL", "IPEncap",
               "EtherEncap", "SimpleQueue", "Classifier"):

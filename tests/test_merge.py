@@ -21,8 +21,9 @@ GOLDEN = os.path.join(ROOT, "tests", "fixtures", "merge_golden", "example.master
 
 
 def merge(system, out, *extra):
+    """The structural merge these tests are about: certification off (--no-certify; test_layers.py certifies)."""
     return subprocess.run(
-        [sys.executable, "-m", "certify", "merge", "--system", system, "--out", str(out), *extra],
+        [sys.executable, "-m", "certify", "merge", "--system", system, "--out", str(out), "--no-certify", *extra],
         capture_output=True, timeout=120,
     )
 
@@ -237,11 +238,18 @@ def test_hostile_names_stay_inside_their_network(tmp_path):
     assert "bob/u 2" in threads and "bob/_platform/out 2" in threads
 
 
-def test_merge_without_a_database_says_it_certified_nothing(example, tmp_path):
+def test_merge_without_certification_says_it_certified_nothing(example, tmp_path):
     r = merge(EXAMPLE, tmp_path)
-    assert b"certify: warning: no certified-element database (--db)" in r.stderr
+    assert r.returncode == 0
+    assert r.stderr.decode().splitlines() == [
+        "certify: warning: certification is off (--no-certify): the networks' elements are placed in the master "
+        "without any certification record"]
     _, _, plan = example
     assert plan["certification"] == "none"
+    r = merge(EXAMPLE, tmp_path, "--db", str(tmp_path))
+    assert r.returncode == 2
+    assert r.stderr.decode() == ("certify merge: error: --no-certify reads no database: drop --db, --no-stock, "
+                                 "--source-root and --analyzer-policy, or drop --no-certify\n")
 
 
 def test_output_that_cannot_be_written_is_bad_input(tmp_path):

@@ -6,9 +6,10 @@ import sys
 
 import pytest
 
+from element_db.decision import ANALYZER_VERSION, policy_version
 from element_db.record import make_record
 from element_db.stock_classes import stock_elements
-from element_db.store import Database
+from element_db.store import Database, LayeredDatabase
 from merge import load_file
 from merge.ports import check_ports
 
@@ -32,7 +33,7 @@ STOCK = ["FromDevice", "Classifier", "Strip", "CheckIPHeader", "Counter", "Disca
 def write_db(path, extra=(), unit="10"):
     db = Database(str(path), create=True)
     for k in STOCK:
-        db.write(make_record(k, [(f"{k}.cc", "0" * 64)], "0.1.0", "p", "kernel", ["certified"], [],
+        db.write(make_record(k, [(f"{k}.cc", "0" * 64)], ANALYZER_VERSION, policy_version(None), "kernel", ["certified"], [],
                              certified_at="2026-11-25T18:00:00Z", cost={"push": unit, "pull": unit, "run_task": unit}))
     for k, verdict, cost, symbols, *ports in extra:
         kw = {"cost": cost} if cost is not None else {}
@@ -40,7 +41,8 @@ def write_db(path, extra=(), unit="10"):
             kw["port_count"], kw["processing"] = ports[0]
         if symbols:
             kw["cost_symbols"] = symbols
-        db.write(make_record(k, [(f"{k}.cc", "0" * 64)], "0.1.0", "p", verdict, [f"{k} is {verdict}"], [],
+        db.write(make_record(k, [(f"{k}.cc", "0" * 64)], ANALYZER_VERSION, policy_version(None), verdict,
+                             [f"{k} is {verdict}"], [],
                              certified_at="2026-11-25T18:00:00Z", **kw))
     return db
 
@@ -51,14 +53,15 @@ def run_merge(tmp_path, config, extra=(), budget=20000, target="linuxmodule"):
     db = write_db(tmp_path / "db", extra)
     out = tmp_path / "out"
     r = subprocess.run([sys.executable, "-m", "certify", "merge", "--system", str(tmp_path / "system.yaml"),
-                        "--db", db.path, "--out", str(out), "--target", target], capture_output=True, timeout=120)
+                        "--db", db.path, "--no-stock", "--out", str(out), "--target", target], capture_output=True,
+                       timeout=120)
     plan = json.loads((out / "plan.json").read_text()) if (out / "plan.json").exists() else None
     return r, out, plan
 
 
 def reparsed_clean(path, db=None):
     g = load_file(str(path)).graph
-    meta = Database(str(db)).port_metadata(stock_elements()) if db else stock_elements()
+    meta = LayeredDatabase([Database(str(db))]).port_metadata(stock_elements()) if db else stock_elements()
     errors = [f for f in check_ports(g, meta) if f.severity == "error"]
     assert errors == [], errors
     return g

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from element_db.record import make_record
+from element_db.decision import ANALYZER_VERSION, policy_version
+from element_db.record import make_record, sha256_file
 from element_db.store import Database
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -22,27 +23,29 @@ def certify(*args):
 
 
 def make_inputs(tmp_path):
-    """A small database (our own records) and a partitioned merge plan with a channel and a split."""
+    """A small database (our own records, alone: no stock layer) and a partitioned merge plan with a channel and a
+    split."""
     src = tmp_path / "src"
     src.mkdir()
     (src / "myfilter.cc").write_text("// MyFilter\nint hits;\nPacket *MyFilter::simple_action(Packet *p) {\n"
                                      "    hits++;\n    return p;\n}\n")
     db = Database(str(tmp_path / "db"), create=True)
+    av, pv = ANALYZER_VERSION, policy_version(None)
     stock = ["FromDevice", "Classifier", "Strip", "CheckIPHeader", "Counter", "Discard", "Queue", "ToDevice", "Unstrip",
              "StoreData", "IPEncap", "EtherEncap", "Unqueue", "StaticThreadSched", "ScheduleInfo", "ToHost", "FromHost",
              "Null", "BandwidthRatedUnqueue", "RoundRobinSched", "PaintSwitch", "Paint", "MarkIPHeader"]
     for k in stock:
-        db.write(make_record(k, [(f"{k.lower()}.cc", "0" * 64)], "0.1.0", "p", "kernel", ["no finding on the packet path"],
+        db.write(make_record(k, [(f"{k.lower()}.cc", "0" * 64)], av, pv, "kernel", ["no finding on the packet path"],
                              [], certified_at=STAMP, cost={"push": "10", "pull": "10", "run_task": "10"},
                              loops=[{"file": f"{k.lower()}.cc", "line": 3, "function": "push", "kind": "for",
                                      "bound": "Max(0, n - 1)", "status": "exact"}] if k == "Classifier" else None))
-    db.write(make_record("MyFilter", [("myfilter.cc", "1" * 64)], "0.1.0", "p", "userspace",
+    db.write(make_record("MyFilter", [("myfilter.cc", sha256_file(str(src / "myfilter.cc")))], av, pv, "userspace",
                          ["userspace: KS101 global-write (1 finding)"],
                          [{"rule": "KS101", "severity": "error", "message": "writes mutable global state hits",
                            "file": "myfilter.cc", "line": 4, "column": 5, "symbol": "hits",
                            "path": ["MyFilter::simple_action"]}],
                          certified_at=STAMP, cost={"push": "3*p_length + 40"}, cost_symbols={"p_length": "packet_length"}))
-    db.write(make_record("KernelPoke", [("kernelpoke.cc", "2" * 64)], "0.1.0", "p", "reject",
+    db.write(make_record("KernelPoke", [("kernelpoke.cc", "2" * 64)], av, pv, "reject",
                          ["reject: KS301 kernel-symbol (1 finding)"], [], certified_at=STAMP))
     (tmp_path / "net.click").write_text("FromDevice(eth1) -> Strip(14) -> f :: MyFilter -> Unstrip(14) -> "
                                         + " -> ".join(["Null"] * 10) + " -> Queue -> ToDevice(eth1);\n")
@@ -51,13 +54,15 @@ def make_inputs(tmp_path):
         '  eth0: {address: 192.0.2.1, ether: "02:00:00:00:00:01", gateway_ether: "02:00:00:00:00:fe"}\n'
         "networks:\n  net:\n    uid: 1000\n    cpu_share: 0.5\n    config: net.click\n    devices:\n"
         "      eth1: {physical: eth0, tunnel: {local: 192.0.2.1, remote: 203.0.113.7, key: 1}, inner: ethernet}\n")
-    certify("merge", "--system", str(tmp_path / "system.yaml"), "--db", db.path, "--out", str(tmp_path / "plan"))
+    certify("merge", "--system", str(tmp_path / "system.yaml"), "--db", db.path, "--no-stock", "--out",
+            str(tmp_path / "plan"))
     return db, src
 
 
 def report(tmp_path, out):
     db, src = tmp_path / "db", tmp_path / "src"
-    return certify("report", "--db", str(db), "--plan", str(tmp_path / "plan"), "--source-root", str(src), "--out", str(out))
+    return certify("report", "--db", str(db), "--no-stock", "--plan", str(tmp_path / "plan"), "--source-root", str(src),
+                   "--out", str(out))
 
 
 def test_markdown_summary_matches_golden(tmp_path, update_golden):

@@ -1,0 +1,244 @@
+"""The one decision: may a class's record be trusted, and where may the class run?
+
+Every command that uses certification asks :func:`decide` (through a per-run
+:class:`Decisions`): the gate, the merge (placement and task costs), the
+coordinator (through the merge), the report, ``db list/show/verify/export``,
+and ``certify library`` when it skips unchanged files.  None decides on its own.
+
+From the record the layered database holds for the class and the context (the
+current analyzer version, the current analyzer policy's version, where sources
+may be), in this order:
+
+1. no layer holds a record: ``missing``; the record fails its schema or digest
+   check (:meth:`element_db.store.Database.read`): ``invalid``;
+2. made by another analyzer version, or under another analyzer policy (its
+   version as ``certify library`` computes it: :func:`policy_version`; the
+   current one is the shipped policy extended by ``--analyzer-policy``, and
+   for the stock layer, which ships with certify, the shipped policy): ``stale``;
+3. sources: the record's tree is the first of these candidates that holds at
+   least one of its sources: ``--source-root`` (a relocation); the record's
+   ``source_base`` (where ``certify library`` found the tree, relative to the
+   layer's directory); for a layer the user named, the current directory and
+   its repository root; for the stock layer, ``$CLICK_SRC``.  In that tree a
+   source that is gone, or whose sha256 differs, makes the record ``stale``.
+   When no candidate holds any source, sources are ``unavailable``: the record
+   stays usable, and every caller says so (never silently fresh).  The stock
+   records come from a Click tree that is not shipped: theirs are unavailable
+   unless one is given, and callers sum them up in one note per run;
+4. otherwise ``fresh``.
+
+The placement follows: a fresh ``kernel`` record: ``kernel``; a fresh
+``userspace`` one: ``user``; anything else (missing, stale, invalid, a
+``reject`` or ``error`` verdict): ``refused``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from certify import __version__
+from element_db.record import sha256_file
+from element_db.store import Database, Found, LayeredDatabase
+
+ANALYZER_VERSION = f"certify-analyzers {__version__}"
+PLACEMENTS = ("kernel", "user", "refused")
+
+
+def policy_version(policy_path: str | None) -> str:
+    """The version of the analyzer policy: the hash of the shipped policy, the API cost table and ``policy_path``."""
+    from analyzers.apicost import API_COSTS_FILE
+    from analyzers.policy import DEFAULT_POLICY
+
+    h = hashlib.sha256()
+    for p in [DEFAULT_POLICY, API_COSTS_FILE] + ([policy_path] if policy_path else []):
+        with open(p, "rb") as f:
+            h.update(f.read())
+    return "sha256:" + h.hexdigest()
+
+
+def _repository_root(start: str) -> str | None:
+    d = os.path.abspath(start)
+    while True:
+        if os.path.exists(os.path.join(d, ".git")):
+            return d
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a record is compared with: the current analyzer and policy, and where its sources may be."""
+
+    analyzer_version: str
+    policy_version: str  # of the records of the layers the user named
+    source_root: str | None = None  # --source-root: relocates every record's sources
+    cwd: str = "."
+    repository: str | None = None
+    click_src: str | None = None  # $CLICK_SRC: the Click tree of the stock records
+    stock_policy_version: str | None = None  # of the stock layer's records (None: the same as policy_version)
+
+    @classmethod
+    def current(cls, source_root: str | None = None, analyzer_policy: str | None = None) -> Context:
+        cwd = os.getcwd()
+        return cls(ANALYZER_VERSION, policy_version(analyzer_policy), source_root, cwd, _repository_root(cwd),
+                   os.environ.get("CLICK_SRC") or None, policy_version(None))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether a class's record is trusted (``state``), where the class may run (``placement``), and why."""
+
+    klass: str
+    state: str  # fresh | stale | invalid | missing
+    placement: str  # kernel | user | refused
+    verdict: str | None = None  # the record's verdict, whatever its state (None without a readable record)
+    reason: str = ""  # why it is not fresh
+    layer: str | None = None  # the name of the layer the record comes from ("stock" for the stock database)
+    layer_path: str | None = None  # that layer's directory
+    stock: bool = False  # that layer is the shipped stock database
+    sources: str = "unchecked"  # checked | unavailable | unchecked (the decision stopped before the sources)
+    source_tree: str | None = None  # where the sources were checked
+    sources_reason: str = ""  # why they are unavailable
+    overrides: tuple[str, ...] = ()  # lower layers whose record for the class this one hides
+    record: dict[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def verdict_reasons(self) -> str:
+        """The record's first reasons for its verdict (what a user is shown for a userspace or reject class)."""
+        if self.record is None:
+            return self.reason
+        return "; ".join(self.record.get("reasons", [])[:2]) or str(self.verdict)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"class": self.klass, "state": self.state, "placement": self.placement,
+                               "verdict": self.verdict, "layer": self.layer, "layer_path": self.layer_path,
+                               "sources": self.sources}
+        if self.reason:
+            out["reason"] = self.reason
+        elif self.record is not None and self.placement != "kernel":
+            out["reason"] = self.verdict_reasons  # fresh, but not for the kernel: the record's own reasons
+        if self.source_tree:
+            out["source_tree"] = self.source_tree
+        if self.sources_reason:
+            out["sources_reason"] = self.sources_reason
+        if self.overrides:
+            out["overrides"] = list(self.overrides)
+        return out
+
+
+def _candidates(record: Mapping[str, Any], layer: Database, ctx: Context) -> list[str]:
+    out: list[str] = []
+    if ctx.source_root:
+        out.append(ctx.source_root)
+    if layer.is_stock:
+        if ctx.click_src:
+            out.append(ctx.click_src)
+    else:
+        if isinstance(record.get("source_base"), str):
+            out.append(os.path.normpath(os.path.join(layer.path, record["source_base"])))
+        out.append(ctx.cwd)
+        if ctx.repository:
+            out.append(ctx.repository)
+    seen: list[str] = []
+    for c in out:
+        if all(os.path.realpath(c) != os.path.realpath(s) for s in seen):
+            seen.append(c)
+    return seen
+
+
+def check_sources(record: Mapping[str, Any], layer: Database, ctx: Context) -> tuple[str, str, str | None]:
+    """(``checked``/``unavailable``, why the record is stale or why its sources are unavailable, the tree)."""
+    candidates = _candidates(record, layer, ctx)
+    for root in candidates:
+        if not any(os.path.isfile(os.path.join(root, s["path"])) for s in record["sources"]):
+            continue
+        for s in record["sources"]:
+            path = os.path.join(root, s["path"])
+            if not os.path.isfile(path):
+                return "checked", f"source {s['path']} is gone", root
+            if sha256_file(path) != s["sha256"]:
+                return "checked", f"source {s['path']} changed since it was certified", root
+        return "checked", "", root
+    if not candidates:
+        return "unavailable", "the Click tree of the stock records is not shipped (give --source-root or CLICK_SRC)", None
+    return "unavailable", f"no source of the record is under {', '.join(candidates)}", None
+
+
+def decide(found: Found, ctx: Context) -> Decision:
+    """The decision for one class from what the layers hold for it (see the module docstring)."""
+    st = found.status
+    layer = found.layer
+    common: dict[str, Any] = {
+        "layer": layer.name if layer else None,
+        "layer_path": layer.path if layer else None,
+        "stock": bool(layer and layer.is_stock),
+        "overrides": tuple(db.name for db in found.shadowed),
+    }
+    if st.state == "missing" or layer is None:
+        return Decision(st.klass, "missing", "refused", reason=st.reason or "no record", **common)
+    if st.state != "valid" or st.record is None:
+        return Decision(st.klass, "invalid", "refused", reason=st.reason, **common)
+    rec = st.record
+    common.update(verdict=rec["verdict"], record=rec)
+    if rec["analyzer_version"] != ctx.analyzer_version:
+        why = f"certified by analyzer {rec['analyzer_version']}, current is {ctx.analyzer_version}"
+        return Decision(st.klass, "stale", "refused", reason=why, **common)
+    current = ctx.stock_policy_version if layer.is_stock and ctx.stock_policy_version else ctx.policy_version
+    if rec["policy_version"] != current:
+        why = f"certified under policy {rec['policy_version'][:19]}, current is {current[:19]}"
+        return Decision(st.klass, "stale", "refused", reason=why, **common)
+    sources, why, tree = check_sources(rec, layer, ctx)
+    common.update(sources=sources, source_tree=tree)
+    if sources == "checked" and why:
+        return Decision(st.klass, "stale", "refused", reason=why, **common)
+    if sources == "unavailable":
+        common["sources_reason"] = why
+    placement = {"kernel": "kernel", "userspace": "user"}.get(rec["verdict"], "refused")
+    return Decision(st.klass, "fresh", placement, **common)
+
+
+class Decisions:
+    """The decisions of one run over one layered database, each class decided once."""
+
+    def __init__(self, db: LayeredDatabase, ctx: Context) -> None:
+        self.db = db
+        self.ctx = ctx
+        self._done: dict[str, Decision] = {}
+
+    def get(self, klass: str) -> Decision:
+        d = self._done.get(klass)
+        if d is None:
+            d = self._done[klass] = decide(self.db.read(klass), self.ctx)
+        return d
+
+    def all(self) -> list[Decision]:
+        """Every class any layer holds a record for, in class order."""
+        return [self.get(k) for k in self.db.classes()]
+
+    def decided(self) -> list[Decision]:
+        return [self._done[k] for k in sorted(self._done)]
+
+    def notes(self, decisions: Iterable[Decision] | None = None) -> list[str]:
+        """The notes a run prints once: each override, and one line for all stock records whose sources are
+        unavailable (the Click tree they were certified from is not shipped)."""
+        ds = list(self.decided() if decisions is None else decisions)
+        out = [override_note(d) for d in ds if d.overrides]
+        stock = [d for d in ds if d.stock and d.sources == "unavailable"]
+        if stock:
+            n = len(stock)
+            out.append(f"certify: note: the sources of {n} stock record{'s' if n != 1 else ''} are unavailable (the "
+                       "stock database ships without the Click tree it was certified from), so edits to them are not "
+                       "detected; give --source-root or set CLICK_SRC to a Click tree to check them")
+        return out
+
+
+def override_note(d: Decision) -> str:
+    hidden = " and ".join("the stock record" if name == "stock" else f"the record from layer {name}"
+                          for name in d.overrides)
+    return f"certify: note: class {d.klass}: record from layer {d.layer} overrides {hidden}"
