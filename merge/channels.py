@@ -204,12 +204,11 @@ def _shift(value: Offset, by: int | None) -> Offset:
     return value + by if isinstance(value, int) else value
 
 
-def transfer(klass: str, config: str, value: Offset, device_offset: Offset | None = None) -> Offset:
+def transfer(klass: str, config: str, value: Offset) -> Offset:
     """The network header offset after one element, given the offset before it."""
-    if device_offset is not None:
-        return device_offset
     if value == UNKNOWN:
-        return UNKNOWN if klass not in SETS else transfer(klass, config, NONE)
+        absolute = klass in SETS and klass not in ("StripToNetworkHeader", "UnstripIPHeader")
+        return transfer(klass, config, NONE) if absolute else UNKNOWN
     if klass in KEEPS:
         return value
     if klass == "Strip":
@@ -221,6 +220,8 @@ def transfer(klass: str, config: str, value: Offset, device_offset: Offset | Non
         return _shift(value, SHIFTS[klass])
     if klass in SETS:
         fixed = SETS[klass]
+        if klass in ("StripToNetworkHeader", "UnstripIPHeader") and value == NONE:
+            return NONE  # with no network header they leave the packet as it is
         if fixed is not None:
             return fixed
         off = _check_offset(config) if klass.startswith("CheckIPHeader") else _int_arg(config, "OFFSET", 0)

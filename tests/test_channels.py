@@ -44,6 +44,16 @@ def test_checkipheader_offset_forms(config, offset):
     assert _check_offset(config) == offset
 
 
+@pytest.mark.parametrize("before, klass, after", [
+    (NONE, "StripToNetworkHeader", NONE), (14, "StripToNetworkHeader", 0), (UNKNOWN, "StripToNetworkHeader", UNKNOWN),
+    (UNKNOWN, "MarkIPHeader", 0), (UNKNOWN, "IPEncap", 0), (UNKNOWN, "Counter", UNKNOWN), (-6, "EtherEncap", 8),
+])
+def test_transfer(before, klass, after):
+    from merge.channels import transfer
+
+    assert transfer(klass, "", before) == after
+
+
 def test_two_paths_with_different_offsets_join_to_unknown():
     g = graph("FromDevice(eth1) -> t :: Tee; t[0] -> Strip(14) -> q :: Queue; t[1] -> q; q -> ToDevice(eth1);")
     assert header_offsets(g, {"FromDevice@1": 0})[("q", 0)] == UNKNOWN
