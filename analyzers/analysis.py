@@ -254,7 +254,9 @@ def analyze_file(path: str, opts: ParseOptions, policy: Policy, kernel_mode: boo
     text = _read(path)
     parsed = parse(path, opts, index)
     t0 = time.perf_counter()
-    result = FileResult(os.path.abspath(path), parse_seconds=parsed.seconds, errors=len(parsed.diagnostics))
+    result = FileResult(os.path.abspath(path), parse_seconds=parsed.seconds, errors=len(parsed.diagnostics),
+                        diagnostics=[(os.path.abspath(d.file), d.line, d.column, d.severity, d.message)
+                                     for d in parsed.diagnostics[:MAX_PARSE_ERRORS]])
     own = own_files(parsed)
     facts = {f: scan(f, text if f == parsed.path else _read(f)) for f in own}
     exports = [(cls, f, line) for f in own for cls, line in facts[f].exports]

@@ -48,7 +48,7 @@ from analyzers.cost import FunctionInfo, function_costs
 from analyzers.frontend import Node, ParseOptions, TypeView, declarations_in, parse
 from analyzers.loopexpr import Converter, Sources, initializer, is_unsigned_type, strip
 from analyzers.loops import Call, FunctionLoops, Loop, recount
-from certify.findings import Finding, make_finding
+from certify.findings import Finding, make_finding, position
 
 FUNCTION_KINDS = frozenset(("FUNCTION_DECL", "CXX_METHOD", "CONSTRUCTOR", "DESTRUCTOR", "FUNCTION_TEMPLATE"))
 MAX_CONTEXTS = 64
@@ -241,7 +241,7 @@ def _analyze_file(path: str, opts: ParseOptions, whole_program: bool = False, ow
     parsed = parse(path, options_for(path, opts))
     _LINES.pop(os.path.abspath(path), None)
     for d in parsed.diagnostics:
-        raise BoundsInputError(f"{d.file}:{d.line}:{d.column}: error: {d.message}")
+        raise BoundsInputError(f"{position(d.file, d.line, d.column)}: error: {d.message}")
     root = parsed.root
     if root is None:
         raise BoundsInputError(f"{path}:1:1: error: could not be parsed")

@@ -95,6 +95,8 @@ class FileResult:
     parse_seconds: float = 0.0
     analysis_seconds: float = 0.0
     errors: int = 0  # Error/Fatal diagnostics
+    # the first of them (analysis.MAX_PARSE_ERRORS), to print as a compiler does: (file, line, column, severity, message)
+    diagnostics: list[tuple[str, int, int, str, str]] = field(default_factory=list)
     functions: int = 0  # function bodies walked
     # the walked functions as plain data, for linking across files: hits and names by function id,
     # and call edges (caller, callee, (file, line, column))

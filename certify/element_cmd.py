@@ -1,12 +1,29 @@
 """``certify element FILE...``: the safety verdict of C++ element sources, as text, JSON or SARIF.
 
 Decides the command's input checks, output shapes and exit status; the analysis
-is :mod:`analyzers.engine`.  Exit 0: every element is ``kernel``; 1: some element
-is not (or a file exports none); 2: bad input (a missing file, an unreadable or
-invalid policy, a bad --click-root or -p), reported as one line on stderr.
+is :mod:`analyzers.engine`.  Exit status:
+
+- 0: every element of every file is ``kernel``.
+- 1: some element is not, or some file certifies nothing because it exports no
+  element (no ``EXPORT_ELEMENT``), whether it parsed with errors or cleanly.  The
+  user named the file, so a file that certifies nothing fails the run rather than
+  passing it; ``certify library DIR`` is the command that walks a tree and skips
+  helper files.
+- 2: bad input, one line on stderr and no analysis: a missing or unreadable file;
+  a file that is not C/C++ source at all (a name without a C/C++ suffix, such as
+  a Click configuration or a Python script, as compilers decide by the name; an
+  empty or whitespace-only file; a file holding NUL bytes, i.e. binary data); an
+  unreadable or invalid policy; a bad --click-root or -p.
 
 Text output: one compiler-style line per packet-path finding,
-``file:line:col: KSnnn: message [symbol]``, then one verdict line per element.
+``file:line:col: KSnnn: message [symbol]``, then one verdict line per element
+(``file: verdict: no exported element`` for a file without one).  A file that
+certifies nothing is also reported on stderr as a compiler reports a failed
+compilation: its first parse errors, ``file:line:col: error: message``, then a
+summary, ``file: error: N parse errors and no exported element: nothing
+certified``.  JSON carries those lines as ``errors`` (``line`` and ``column``
+null when the line has no position); SARIF carries the file's parse errors as
+KS001 results and the summary as a failed invocation's notification.
 """
 
 from __future__ import annotations
@@ -15,18 +32,34 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from certify.findings import position
+
+if TYPE_CHECKING:
+    from analyzers.report import FileResult
 
 EXIT_KERNEL = 0
 EXIT_NOT_KERNEL = 1
 EXIT_BAD_INPUT = 2
 
+# the names compilers take for C or C++ source and headers (the parse is C++ whatever the suffix)
+SOURCE_SUFFIXES = (".cc", ".cpp", ".cxx", ".c++", ".cp", ".c", ".ii",
+                   ".hh", ".hpp", ".hxx", ".h++", ".h", ".tcc", ".ipp", ".inl")
+_SNIFF_BYTES = 65536
+
 
 def add_parser(subparsers: Any) -> None:
     """Add the ``element`` subcommand to an argparse subparsers object."""
     p = subparsers.add_parser("element", help="check C++ element sources and give each element class a verdict",
-                              description="Check C++ Click element sources; verdict kernel, userspace or reject per class.")
-    p.add_argument("files", nargs="+", metavar="FILE", help="element source files (.cc)")
+                              description="Check C++ Click element sources; verdict kernel, userspace or reject per "
+                                          "class. Exit 0: every element is kernel; 1: some element is not, or a file "
+                                          "certifies nothing (it exports no element: parse errors, or a helper file); "
+                                          "2: bad input: a missing or unreadable file, a file that is not C/C++ source "
+                                          "at all (no C/C++ suffix such as .cc or .hh, empty, or binary), a bad "
+                                          "--policy, --click-root or -p.")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="element source files (.cc; any C/C++ suffix is accepted: " + " ".join(SOURCE_SUFFIXES) + ")")
     p.add_argument("--click-root", metavar="DIR", help="a configured Click source or install tree")
     p.add_argument("-p", dest="build_dir", metavar="BUILD_DIR", help="a directory holding compile_commands.json")
     p.add_argument("--policy", metavar="FILE", help="a policy (YAML or JSON) extending the shipped default")
@@ -46,6 +79,22 @@ def _err(line: str) -> None:
     sys.stderr.flush()
 
 
+def _not_source(path: str) -> str | None:
+    """Why the readable file ``path`` is not C/C++ source at all, or None."""
+    if os.path.splitext(path)[1].lower() not in SOURCE_SUFFIXES:
+        return "not a C/C++ source file (its name does not end in .cc, .cpp, .hh, .h or another C/C++ suffix)"
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_SNIFF_BYTES)
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if b"\0" in head:
+        return "binary file (it holds NUL bytes), not C/C++ source"
+    if not head.strip() and len(head) < _SNIFF_BYTES:
+        return "empty file, not C/C++ source"
+    return None
+
+
 def _check_input(args: argparse.Namespace) -> str | None:
     """The one-line error for bad input, or None."""
     for f in args.files:
@@ -53,6 +102,9 @@ def _check_input(args: argparse.Namespace) -> str | None:
             return f"certify: error: {f}: no such file"
         if not os.access(f, os.R_OK):
             return f"certify: error: {f}: cannot be read"
+        why = _not_source(f)
+        if why:
+            return f"certify: error: {f}: {why}"
     if args.click_root and not os.path.isdir(os.path.join(args.click_root, "include", "click")):
         return f"certify: error: --click-root {args.click_root}: no include/click directory there"
     if args.build_dir and not os.path.isfile(os.path.join(args.build_dir, "compile_commands.json")):
@@ -62,26 +114,71 @@ def _check_input(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _uncertified(r: FileResult) -> list[dict[str, Any]]:
+    """The error lines of a file that exports no element: its first parse errors, then a summary
+    without a position."""
+    out: list[dict[str, Any]] = [{"file": f, "line": line, "column": col, "severity": sev, "message": msg}
+                                 for f, line, col, sev, msg in r.diagnostics]
+    if r.errors:
+        shown = f" (the first {len(r.diagnostics)} shown)" if r.errors > len(r.diagnostics) else ""
+        what = f"{r.errors} parse error{'s' if r.errors != 1 else ''}{shown} and no exported element"
+    else:
+        what = "no exported element (no EXPORT_ELEMENT in the file)"
+    out.append({"file": r.file, "line": None, "column": None, "severity": "error",
+                "message": f"{what}: nothing certified"})
+    return out
+
+
+def _error_line(e: dict[str, Any]) -> str:
+    """One error as a compiler prints it: ``file:line:col: error: message`` (``fatal error`` for a fatal one)."""
+    severity = "fatal error" if e["severity"] == "fatal" else e["severity"]
+    return f"{position(e['file'], e['line'] or 0, e['column'] or 0)}: {severity}: {e['message']}"
+
+
+def _sarif_location(file: str, line: int | None, column: int | None) -> dict[str, Any]:
+    """A SARIF location; the region only when the line (and column) is known (SARIF positions start at 1)."""
+    where: dict[str, Any] = {"artifactLocation": {"uri": file}}
+    if line and line > 0:
+        where["region"] = {"startLine": line, **({"startColumn": column} if column and column > 0 else {})}
+    return {"physicalLocation": where}
+
+
 def _sarif(doc: dict[str, Any]) -> dict[str, Any]:
     from analyzers.rules import RULES
+
+    def level(severity: str) -> str:
+        return {"error": "error", "warning": "warning"}.get(severity, "note")
 
     results = []
     for e in doc["elements"]:
         for f in e["findings"]:
-            level = {"error": "error", "warning": "warning"}.get(f["severity"], "note")
             results.append({
                 "ruleId": f["rule"],
-                "level": level,
+                "level": level(f["severity"]),
                 "message": {"text": f"{e['class']}: {f['message']}"},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": f["file"]},
-                                                    "region": {"startLine": f["line"], "startColumn": f["column"]}}}],
+                "locations": [_sarif_location(f["file"], f["line"], f["column"])],
                 "properties": {"element": e["class"], "verdict": e["verdict"], "path": f["path"]},
             })
+    for r in doc["files"]:  # findings of a file that has no element (its parse errors, a crash)
+        for f in r["findings"]:
+            results.append({
+                "ruleId": f["rule"],
+                "level": level(f["severity"]),
+                "message": {"text": f["message"]},
+                "locations": [_sarif_location(f["file"], f["line"], f["column"])],
+                "properties": {"path": f["path"]},
+            })
+    notifications = [{"level": "error", "message": {"text": e["message"]},
+                      "locations": [_sarif_location(e["file"], e["line"], e["column"])]}
+                     for e in doc["errors"] if e["line"] is None]
     rules = [{"id": r.id, "name": r.symbol, "shortDescription": {"text": r.rationale},
-              "defaultConfiguration": {"level": {"error": "error", "warning": "warning"}.get(r.severity, "note")}}
+              "defaultConfiguration": {"level": level(r.severity)}}
              for r in RULES]
     return {"version": "2.1.0", "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-            "runs": [{"tool": {"driver": {"name": "certify-element", "rules": rules}}, "results": results}]}
+            "runs": [{"tool": {"driver": {"name": "certify-element", "rules": rules}},
+                      "invocations": [{"executionSuccessful": not doc["errors"],
+                                       "toolExecutionNotifications": notifications}],
+                      "results": results}]}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,9 +204,11 @@ def run(args: argparse.Namespace) -> int:
         _err(f"certify: error: {oserr.filename or ''}: {oserr.strerror}")
         return EXIT_BAD_INPUT
     elements = [e for r in results for e in r.elements]
+    errors = [line for r in results if not r.elements for line in _uncertified(r)]
     doc = {"elements": [e.to_json() for e in elements],
            "files": [{"file": r.file, "parse_errors": r.errors, "findings": [f.to_json() for f in r.findings]}
-                     for r in results]}
+                     for r in results],
+           "errors": errors}
     if args.json:
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif args.sarif:
@@ -117,13 +216,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         lines: list[str] = []
         for r in results:
-            lines.extend(str(f) for f in r.findings)
+            # a file without an element: its parse errors go to stderr below, as a compiler's would
+            lines.extend(str(f) for f in r.findings if not (r.diagnostics and f.rule == "KS001"))
             for e in r.elements:
                 lines.extend(str(f) for f in e.findings)
                 reasons = "; ".join(e.reasons)
                 lines.append(f"{e.file}:{e.line}:1: verdict: {e.cls}: {e.verdict}" + (f" ({reasons})" if reasons else ""))
             if not r.elements:
-                lines.append(f"{r.file}:1:1: verdict: no exported element")
+                lines.append(f"{r.file}: verdict: no exported element")
         sys.stdout.write("".join(line + "\n" for line in lines))
+    sys.stdout.flush()
+    if errors:
+        sys.stderr.write("".join(_error_line(e) + "\n" for e in errors))
+        sys.stderr.flush()
     all_kernel = bool(elements) and all(e.verdict == "kernel" for e in elements) and all(r.elements for r in results)
     return EXIT_KERNEL if all_kernel else EXIT_NOT_KERNEL

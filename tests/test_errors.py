@@ -2,7 +2,8 @@
 
 import pytest
 
-from merge import ClickError, load_text
+from certify.findings import Finding, position
+from merge import ClickError, Diagnostic, Location, load_text
 
 CASES = [
     # (configuration, "line:col", message fragment)
@@ -125,3 +126,29 @@ def test_undefined_variables_are_warned_where_written():
     ]
     cfg = {n: d["config"] for n, d in parsed.graph.nodes(data=True)}
     assert cfg["C@2/Paint@1"] == "1, $b, 1, \"$d\", '$e'"
+
+
+# --- positions are printed as compilers print them: an unknown line or column is left out, never ":0" ---
+
+@pytest.mark.parametrize("line, column, text", [
+    (3, 6, "t.click:3:6"),
+    (3, 0, "t.click:3"),
+    (0, 0, "t.click"),
+    (0, 7, "t.click"),  # a column without a line means nothing
+])
+def test_position_leaves_out_what_is_unknown(line, column, text):
+    assert position("t.click", line, column) == text
+    assert str(Location("t.click", line, column)) == text
+
+
+def test_error_without_position_reads_file_colon_error():
+    assert str(ClickError(Location("router.click", 0, 0), "cannot read")) == "router.click: error: cannot read"
+    assert str(ClickError(Location("router.click", 4, 0), "bad line")) == "router.click:4: error: bad line"
+    assert str(ClickError(Location("certify", 0, 0), "no database")) == "certify: error: no database"
+    assert str(Diagnostic(Location("t.click", 2, 0), "warning", "w")) == "t.click:2: warning: w"
+
+
+def test_finding_without_position_reads_file_colon_rule():
+    assert str(Finding("e.cc", 0, 0, "KS001", "error: x")) == "e.cc: KS001: error: x"
+    assert str(Finding("e.cc", 9, 0, "KS101", "writes g", symbol="g")) == "e.cc:9: KS101: writes g [g]"
+    assert str(Finding("e.cc", 9, 5, "KS101", "writes g", symbol="g")) == "e.cc:9:5: KS101: writes g [g]"

@@ -187,7 +187,7 @@ def test_db_show_names_the_layer_and_defaults_to_certify_db_over_stock(two_layer
     assert (r.returncode, r.stderr.decode()) == (2, "certify: error: Queue: missing: no record\n")
     r = certify("db", "list", "--no-stock")
     assert r.returncode == 2
-    assert r.stderr.decode() == ("certify:0:0: error: no database: give --db DIR or set CERTIFY_DB (--no-stock turned "
+    assert r.stderr.decode() == ("certify: error: no database: give --db DIR or set CERTIFY_DB (--no-stock turned "
                                  "the stock database off)\n")
 
 
@@ -238,7 +238,7 @@ def test_library_writes_into_exactly_one_database(tmp_path):
     (tmp_path / "mine").mkdir()
     shutil.copy(os.path.join(ROOT, "examples", "elements", "ttlguard.cc"), tmp_path / "mine")
     r = certify("library", "mine", "--click-root", STUBS, "--no-progress", cwd=tmp_path)
-    assert (r.returncode, r.stderr.decode()) == (2, "certify:0:0: error: no database: give --db DIR or set CERTIFY_DB\n")
+    assert (r.returncode, r.stderr.decode()) == (2, "certify: error: no database: give --db DIR or set CERTIFY_DB\n")
     r = certify("library", "mine", "--click-root", STUBS, "--root", ".", "--no-progress", cwd=tmp_path,
                 CERTIFY_DB=str(tmp_path / "envdb"))
     assert r.returncode == 0, r.stderr.decode()
