@@ -28,6 +28,7 @@ from typing import Any
 import networkx as nx
 
 from analyzers.checks import all_checks
+from analyzers.checks.layout import FACTS as LAYOUT_FACTS
 from analyzers.conditionals import Region, SourceFacts, scan
 from analyzers.discovery import (
     CONFIG_METHODS,
@@ -84,6 +85,7 @@ class Graph:
         self.defs: dict[str, Node] = {}
         self.hits: dict[str, list[Hit]] = {}
         self.names: dict[str, str] = {}
+        self.layout: dict[str, set[str]] = {}
 
     def build(self, roots: list[Node], policy: Policy, own: frozenset[str]) -> None:
         walker = Walker(all_checks())
@@ -100,6 +102,7 @@ class Graph:
             self.defs[fid] = d
             self.names[fid] = display_name(d)
             self.hits[fid] = sorted(set(ctx.hits), key=lambda h: (h.file, h.line, h.column, h.rule))
+            self.layout[fid] = set(ctx.layout)
             self.g.add_node(fid)
             for c in ctx.calls:
                 if not self.g.has_edge(fid, c.callee):
@@ -209,9 +212,21 @@ def _element_report(name: str, cls: Node, graph: Graph, policy: Policy, file_hit
             if meth.spelling not in rep.overrides:
                 defs, missing = resolve(order, meth.spelling)
                 rep.overrides[meth.spelling] = [function_id(d) for d in defs] + ["?" + d.usr for d in missing]
+    rep.packet_layout = _packet_layout(rep, graph, on_packet)
     if any(g.has_edge(a, b) for a in on_packet for b in config if a in g):
         rep.notes.append("the packet path calls a configuration-time method")
     return rep
+
+
+UNRESOLVED = frozenset(("KS001", "KS002", "KS303", "KS404", "KS405"))
+
+
+def _packet_layout(rep: ElementReport, graph: Graph, on_packet: dict[str, list[str]]) -> dict[str, bool] | None:
+    """The layout facts of the whole packet path, or None when some call on it was not resolved."""
+    if not on_packet or any(f.rule in UNRESOLVED for f in rep.findings):
+        return None
+    found = set().union(*(graph.layout.get(fid, set()) for fid in on_packet))
+    return {fact: fact in found for fact in LAYOUT_FACTS}
 
 
 def unique_findings(findings: list[Finding]) -> list[Finding]:

@@ -44,6 +44,9 @@ class ElementReport:
     cost_symbols: dict[str, str] = field(default_factory=dict)
     # the packet-path methods the class runs: (method, qualified name, file, line), bases included
     packet_defs: list[tuple[str, str, str, int]] = field(default_factory=list)
+    # what the packet path does to the data's start and the network header (analyzers.checks.layout);
+    # None when some call on it was not resolved
+    packet_layout: dict[str, bool] | None = None
 
     def decide(self, policy: Policy) -> None:
         """Set verdict and reasons from the packet-path findings."""
@@ -82,6 +85,7 @@ class ElementReport:
             "class_name": self.info.get("class_name", self.cls),
             "flow_code": self.info.get("flow_code", ""),
             "notes": list(self.notes),
+            "packet_layout": dict(self.packet_layout) if self.packet_layout is not None else None,
         }
 
 

@@ -63,6 +63,7 @@ class FunctionContext:
     hits: list[Hit] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     to_walk: list[Node] = field(default_factory=list)
+    layout: set[str] = field(default_factory=set)  # packet layout facts (analyzers.checks.layout)
 
     def report(self, rule: str, node: Node, symbol: str = "", **detail: Any) -> None:
         self.hits.append(Hit(rule, node.file, node.line, node.column, symbol,

@@ -161,6 +161,8 @@ def _record(name: str, variants: list[tuple[str, Any]], root: str, pv: str, stam
     extra: dict[str, Any] = {"cxx_class": variants[0][1].cls, "source_base": base}
     first = variants[0][1].to_json()
     if len(variants) == 1:  # costs of one source; several variants: unknown (never guessed)
+        if first.get("packet_layout") is not None:
+            extra["packet_layout"] = first["packet_layout"]
         extra["loops"] = [_rel_finding(lp, root) for lp in first.get("loops", [])]
         extra["cost"] = first.get("cost") or {}
         extra["cost_symbols"] = first.get("cost_symbols") or {}

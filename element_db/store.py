@@ -235,6 +235,8 @@ class PortMetadata(Mapping[str, Mapping[str, str]]):
                 rec = self.db.read(klass).status.record
                 if rec is not None:
                     facts = {f: str(rec[f]) for f in ("port_count", "processing") if f in rec}
+                    if isinstance(rec.get("packet_layout"), dict):  # for the partition's channels
+                        facts["packet_layout"] = json.dumps(rec["packet_layout"], sort_keys=True)
             self._cache[klass] = {**self.base.get(klass, {}), **facts} if facts or klass in self.base else None
         out = self._cache[klass]
         if out is None:

@@ -94,6 +94,7 @@ def gate_demo() -> int:
     if status != 0:
         return status
     plan = os.path.join(out, "partitioned")
+    shutil.rmtree(report, ignore_errors=True)  # no page of an earlier run's networks stays behind
     print(f"\n== certify report --db {os.path.relpath(db)} --plan {os.path.relpath(plan)} ==")
     return certify(["report", "--db", db, "--plan", plan, "--source-root", HERE, "--out", report])
 

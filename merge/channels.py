@@ -204,12 +204,23 @@ def _shift(value: Offset, by: int | None) -> Offset:
     return value + by if isinstance(value, int) else value
 
 
-def transfer(klass: str, config: str, value: Offset) -> Offset:
+def layout_tables(layouts: Mapping[str, Mapping[str, bool]]) -> tuple[frozenset[str], frozenset[str]]:
+    """(KEEPS, READERS) widened by the ``packet_layout`` facts of certified records, for classes the
+    tables do not name (a network's own classes): a class whose whole packet path neither moves the
+    data nor sets the network header nor makes packets keeps both where they were."""
+    known = KEEPS | set(SHIFTS) | set(SETS) | SOURCES | {"Strip", "Unstrip"}
+    keeps = {k for k, lay in layouts.items() if k not in known
+             and not (lay.get("moves_data", True) or lay.get("sets_network_header", True) or lay.get("makes_packets", True))}
+    readers = {k for k in keeps if layouts[k].get("reads_network_header", True)}
+    return KEEPS | keeps, READERS | readers
+
+
+def transfer(klass: str, config: str, value: Offset, keeps: frozenset[str] = KEEPS) -> Offset:
     """The network header offset after one element, given the offset before it."""
     if value == UNKNOWN:
         absolute = klass in SETS and klass not in ("StripToNetworkHeader", "UnstripIPHeader")
         return transfer(klass, config, NONE) if absolute else UNKNOWN
-    if klass in KEEPS:
+    if klass in keeps:
         return value
     if klass == "Strip":
         n = _int_arg(config, "LENGTH", None)
@@ -269,16 +280,17 @@ def _forward(g: nx.MultiDiGraph, devices: Mapping[str, Offset],
     return {(u, ed["from_port"]): out.get(u, UNKNOWN) for u, _, ed in g.edges(data=True)}
 
 
-def header_offsets(g: nx.MultiDiGraph, device_offsets: Mapping[str, Offset]) -> dict[tuple[str, int], Offset]:
+def header_offsets(g: nx.MultiDiGraph, device_offsets: Mapping[str, Offset],
+                   keeps: frozenset[str] = KEEPS) -> dict[tuple[str, int], Offset]:
     """The network header offset at every (element, output port) of a network graph.
 
     ``device_offsets`` gives, per device element (FromDevice/PollDevice), what the platform's GRE
     decapsulation leaves: 0 for IP tunnels (it marks the inner IP header), NONE for Ethernet ones.
     """
-    return _forward(g, device_offsets, transfer)
+    return _forward(g, device_offsets, lambda k, c, v: transfer(k, c, v, keeps))
 
 
-def depth_transfer(klass: str, config: str, depth: Offset) -> Offset:
+def depth_transfer(klass: str, config: str, depth: Offset, keeps: frozenset[str] = KEEPS) -> Offset:
     """How many meaningful bytes lie before the data (stripped, still in the headroom) after one element:
     a later Unstrip re-exposes them, so a channel must carry them."""
     if klass in SOURCES:
@@ -288,7 +300,7 @@ def depth_transfer(klass: str, config: str, depth: Offset) -> Offset:
         if depth == UNKNOWN:
             return UNKNOWN
     assert isinstance(depth, int)
-    if klass in KEEPS or klass in ("MarkIPHeader", "CheckIPHeader", "CheckIPHeader2"):
+    if klass in keeps or klass in ("MarkIPHeader", "CheckIPHeader", "CheckIPHeader2"):
         return depth
     if klass in ("Strip", "Unstrip"):
         n = _int_arg(config, "LENGTH", None)
@@ -303,13 +315,15 @@ def depth_transfer(klass: str, config: str, depth: Offset) -> Offset:
     return UNKNOWN
 
 
-def headroom_depths(g: nx.MultiDiGraph, devices: Iterable[str]) -> dict[tuple[str, int], Offset]:
+def headroom_depths(g: nx.MultiDiGraph, devices: Iterable[str],
+                    keeps: frozenset[str] = KEEPS) -> dict[tuple[str, int], Offset]:
     """The meaningful headroom at every (element, output port): 0 at the devices (the platform's outer
     headers before a tenant's frame are not the tenant's)."""
-    return _forward(g, {d: 0 for d in devices}, depth_transfer)
+    return _forward(g, {d: 0 for d in devices}, lambda k, c, v: depth_transfer(k, c, v, keeps))
 
 
-def needs_header(g: nx.MultiDiGraph, start: str, same_side: Callable[[str], bool]) -> bool:
+def needs_header(g: nx.MultiDiGraph, start: str, same_side: Callable[[str], bool],
+                 keeps: frozenset[str] = KEEPS, readers: frozenset[str] = READERS) -> bool:
     """Whether an element from ``start`` on, on the same side of the partition, may read the network header
     before an element sets it again (devices need none: the platform's encapsulation sets its own)."""
     seen: set[str] = set()
@@ -322,7 +336,7 @@ def needs_header(g: nx.MultiDiGraph, start: str, same_side: Callable[[str], bool
         klass = g.nodes[n]["klass"]
         if klass in SETS and klass not in ("StripToNetworkHeader",):
             continue  # sets its own header (StripToNetworkHeader reads the old one first)
-        if klass in READERS or not (klass in KEEPS or klass in SHIFTS or klass in ("Strip", "Unstrip")):
+        if klass in readers or not (klass in keeps or klass in SHIFTS or klass in ("Strip", "Unstrip")):
             return True
         stack.extend(v for _, v in g.out_edges(n))
     return False

@@ -20,6 +20,7 @@ Decides, per element instance of one checked network:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,7 @@ from merge.channels import (
     endpoints,
     header_offsets,
     headroom_depths,
+    layout_tables,
     needs_header,
 )
 from merge.checks import NetworkResult, device_argument
@@ -134,8 +136,9 @@ def cut(
     for e, d in g.nodes(data=True):
         (user if side[e] == "user" else kernel).add_node(e, **d)
     devices = {e: _device_offset(result, d) for e, d in g.nodes(data=True) if placement.side.get(e) == "device"}
-    offsets = header_offsets(g, {e: o for e, o in devices.items() if o is not None})
-    depths = headroom_depths(g, [e for e, o in devices.items() if o is not None])
+    keeps, readers = layout_tables(_layouts(g, metadata))
+    offsets = header_offsets(g, {e: o for e, o in devices.items() if o is not None}, keeps)
+    depths = headroom_depths(g, [e for e, o in devices.items() if o is not None], keeps)
     channels: list[Channel] = []
     for u, v, d in sorted(g.edges(data=True), key=lambda x: (x[0], x[2]["from_port"], x[1], x[2]["to_port"])):
         fp, tp = d["from_port"], d["to_port"]
@@ -153,7 +156,7 @@ def cut(
         if placement.side.get(v) == "device":
             offset = NONE  # the platform's encapsulation sets its own headers
         elif offset == UNKNOWN and not needs_header(g, v, lambda n, s=side[v]: side[n] == s and  # type: ignore[misc]
-                                                    placement.side.get(n) != "device"):
+                                                    placement.side.get(n) != "device", keeps, readers):
             offset = UNNEEDED
         ch = Channel(name, k, direction, endpoint, peer, (u, fp), (v, tp), offset, headroom)
         channels.append(ch)
@@ -163,6 +166,16 @@ def cut(
         add_sender(src_g, ch, u, fp, src_pull, target, g.nodes[u])
         add_receiver(dst_g, ch, v, tp, dst_pull, target, g.nodes[v])
     return Split(name, kernel, user, channels)
+
+
+def _layouts(g: nx.MultiDiGraph, metadata: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, bool]]:
+    """The ``packet_layout`` facts of the records of the classes in ``g`` (metadata carries them as JSON)."""
+    out: dict[str, dict[str, bool]] = {}
+    for klass in {d["klass"] for _, d in g.nodes(data=True)}:
+        text = metadata.get(klass, {}).get("packet_layout")
+        if text:
+            out[klass] = json.loads(text)
+    return out
 
 
 def _device_offset(result: NetworkResult, d: Mapping[str, Any]) -> Offset | None:

@@ -1,5 +1,11 @@
 """What a channel carries: the network header offset and the headroom, found statically; when a cut moves."""
 
+import json
+import os
+import re
+import subprocess
+import sys
+
 import pytest
 
 from merge import load_text
@@ -103,3 +109,56 @@ def test_a_cut_with_an_unknown_offset_moves_until_it_is_known(tmp_path):
     assert "_platform/ch0/header :: MarkIPHeader(14);" in user  # offset 0 after the 14 carried bytes
     assert "_platform/ch0/header [0] -> [0] _platform/ch0/headroom;" in user
     assert "_platform/ch0/headroom [0] -> [0] m;" in user
+
+
+# -- packet layout facts of one's own classes (analyzers/checks/layout.py) ------------------------------
+
+LAYOUT_FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "layout", "layouts.cc")
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")  # include/: stub headers
+FACTS = ("moves_data", "sets_network_header", "reads_network_header", "makes_packets")
+
+
+def _expected_layouts():
+    out = {}
+    for line in open(LAYOUT_FIXTURE, encoding="utf-8"):
+        m = re.search(r"class (\w+) .*// LAYOUT: (\w+)", line)
+        if m:
+            klass, fact = m.groups()
+            out[klass] = None if fact == "unknown" else {f: f == fact for f in FACTS}
+    return out
+
+
+def test_the_analyzer_finds_each_class_packet_layout():
+    r = subprocess.run([sys.executable, "-m", "certify", "element", LAYOUT_FIXTURE, "--click-root", EXAMPLES, "--json"],
+                       capture_output=True, text=True)
+    got = {e["class"]: e["packet_layout"] for e in json.loads(r.stdout)["elements"]}
+    assert got == _expected_layouts()
+    assert len(got) == 6
+
+
+def test_a_class_that_keeps_the_layout_does_not_move_the_cut(tmp_path):
+    """As in test_a_cut_with_an_unknown_offset_moves_until_it_is_known, but MyOwn's record says its packet
+    path neither moves the data nor sets the header nor makes packets: it stays in the kernel, and the
+    network header CheckIPHeader set crosses through it."""
+    from test_partition import SYSTEM, write_db
+
+    from element_db.decision import ANALYZER_VERSION, policy_version
+    from element_db.record import make_record
+
+    (tmp_path / "system.yaml").write_text(SYSTEM.format(budget=20000))
+    (tmp_path / "net.click").write_text("FromDevice(eth1) -> Strip(14) -> CheckIPHeader -> m :: MyOwn -> "
+                                        "s :: SetIPDSCP(1) -> Queue -> ToDevice(eth1);\n")
+    db = write_db(tmp_path / "db", [("SetIPDSCP", "userspace", {"push": "5"}, None)])
+    keeps = {"moves_data": False, "sets_network_header": False, "reads_network_header": True, "makes_packets": False}
+    db.write(make_record("MyOwn", [("my.cc", "0" * 64)], ANALYZER_VERSION, policy_version(None), "kernel", ["ok"], [],
+                         certified_at="2026-11-25T18:00:00Z", cost={"push": "5"}, packet_layout=keeps))
+    r = subprocess.run([sys.executable, "-m", "certify", "merge", "--system", str(tmp_path / "system.yaml"),
+                        "--db", db.path, "--no-stock", "--source-root", str(tmp_path), "--out", str(tmp_path / "out")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "MN304" not in r.stderr
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text())
+    assert plan["placements"]["net"]["m"]["side"] == "kernel"
+    to_user = [c for c in plan["channels"]["net"] if c["direction"] == "to_user"]
+    assert [(c["from"], c["to"], c["carries"]) for c in to_user] == [
+        ("m", "s", {"annotations": 48, "headroom": 14, "network_header": 0})]

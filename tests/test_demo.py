@@ -30,11 +30,10 @@ def test_demo_certifies_the_bundled_elements_and_gates_two_networks():
     assert "3 files analyzed" in r.stderr.decode()
     assert "network dave: passes" in out
     assert "network eve: FAILS: class KernelPoke is rejected: reject: KS301 kernel-symbol (1 finding)" in out
-    # the partition: FlowTap in dave's container between two channels.  TTLGuard (kernel-certified) joins it:
-    # where it hands packets to FlowTap the network header's offset is not known statically (both are classes
-    # of dave's own, which may move the data), so the cut moves to the device, where it is known
-    assert "network dave: 3 elements in the kernel, in its container: FlowTap@3, TTLGuard@2" in out
-    assert "channel ckbfcdf3x1: FromDevice@1 [0] (kernel) -> [0] TTLGuard@2 (container)" in out
+    # the partition: FlowTap in dave's container between two channels, the rest of dave in the kernel (TTLGuard's
+    # record says its packet path keeps the network header where it was, so the cut after it needs no move)
+    assert "network dave: 4 elements in the kernel, in its container: FlowTap@3" in out
+    assert "channel ckbfcdf3x1: TTLGuard@2 [0] (kernel) -> [0] FlowTap@3 (container)" in out
     assert "channel ckbfcdf3x0: FlowTap@3 [0] (container) -> [0] Queue@4 (kernel)" in out
     assert ("task platform/eth0/from split between platform/eth0/strip and platform/eth0/checkip: "
             "165440 units -> 9072 + 20692 (budget 12000)") in out
@@ -47,4 +46,8 @@ def test_demo_ends_with_the_report():
     assert r.returncode == 0
     last = r.stdout.decode().strip().splitlines()[-2:]
     assert last[0] == f"report: {os.path.join(ROOT, 'out', 'report', 'index.html')}"
-    assert os.path.isfile(os.path.join(ROOT, "out", "report", "networks", "alice.html"))
+    # drawn from the partitioned plan: dave's page shows FlowTap in his container, not in the kernel
+    with open(os.path.join(ROOT, "out", "report", "networks", "dave.html"), encoding="utf-8") as f:
+        page = f.read()
+    assert "<tr><td><code>FlowTap@3</code></td><td>user</td>" in page
+    assert "<td><code>TTLGuard@2 [0] -&gt; [0] FlowTap@3</code></td>" in page

@@ -9,6 +9,12 @@ class Packet {
     unsigned length() const { return _length; }
     WritablePacket *uniqueify();
     void kill();
+    static WritablePacket *make(unsigned length);
+    WritablePacket *push(unsigned n);
+    void pull(unsigned n);
+    const unsigned char *network_header() const;
+    const struct click_ip *ip_header() const;
+    void set_network_header(const unsigned char *p, unsigned len);
   protected:
     unsigned char *_data;
     unsigned _length;
