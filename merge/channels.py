@@ -382,13 +382,18 @@ def _chain(g: nx.MultiDiGraph, last: str, lp: int, nodes: list[tuple[str, str, s
     return last
 
 
+def _half(ch: Channel, kernel_direction: str) -> tuple[str, str, bool, str]:
+    """(name prefix, reason prefix, whether this half is the kernel's, its device) of one half of ``ch``;
+    the sending half is the kernel's for ``to_user`` channels, the receiving half for ``to_kernel`` ones."""
+    in_kernel = ch.direction == kernel_direction
+    return (f"_platform/ch{ch.index}", f"channel {ch.index} ({ch.direction.replace('_', ' ')}): ", in_kernel,
+            ch.endpoint if in_kernel else ch.peer)
+
+
 def add_sender(g: nx.MultiDiGraph, ch: Channel, u: str, fp: int, pull: bool, target: str,
                at: Mapping[str, Any]) -> None:
     """The sending half of ``ch`` after (u, fp) in ``g``: queue if needed, annotations, header, device."""
-    pre = f"_platform/ch{ch.index}"
-    why = f"channel {ch.index} ({ch.direction.replace('_', ' ')}): "
-    in_kernel = ch.direction == "to_user"
-    dev = ch.endpoint if in_kernel else ch.peer
+    pre, why, in_kernel, dev = _half(ch, "to_user")
     nodes: list[tuple[str, str, str, str]] = []
     kernel_tohost = target == "linuxmodule" and in_kernel
     if kernel_tohost and pull:  # ToHost is push: a task pulls for it
@@ -416,10 +421,7 @@ def add_sender(g: nx.MultiDiGraph, ch: Channel, u: str, fp: int, pull: bool, tar
 def add_receiver(g: nx.MultiDiGraph, ch: Channel, v: str, tp: int, pull: bool, target: str,
                  at: Mapping[str, Any]) -> None:
     """The receiving half of ``ch`` before (v, tp) in ``g``: device, filter, annotations, header."""
-    pre = f"_platform/ch{ch.index}"
-    why = f"channel {ch.index} ({ch.direction.replace('_', ' ')}): "
-    in_kernel = ch.direction == "to_kernel"
-    dev = ch.endpoint if in_kernel else ch.peer
+    pre, why, in_kernel, dev = _half(ch, "to_kernel")
     if target == "linuxmodule" and in_kernel:
         first = _node(g, f"{pre}/from", "FromHost", dev, at, why + f"creates {dev}, receives from the container")
     else:
