@@ -32,7 +32,7 @@ from typing import Any
 
 from element_db.decision import ANALYZER_VERSION, Context, Decisions, policy_version
 from element_db.record import make_record, now, sha256_file
-from element_db.store import Database, LayeredDatabase
+from element_db.store import STOCK_DB, Database, LayeredDatabase
 
 __all__ = ["ANALYZER_VERSION", "LibraryResult", "certify_library", "element_files", "policy_version", "sources_of"]
 
@@ -95,7 +95,10 @@ def certify_library(
 
     ctx = Context.current(analyzer_policy=policy_path)
     pv = ctx.policy_version
-    base = os.path.relpath(root, os.path.abspath(db.path))
+    # where the sources are, for every later reader; not for the shipped stock database, whose tree is never
+    # looked up through it (only --source-root or CLICK_SRC) and whose records must not carry a machine's path
+    shipped = os.path.realpath(db.path) == os.path.realpath(STOCK_DB)
+    base: str | None = None if shipped else os.path.relpath(root, os.path.abspath(db.path))
     res = LibraryResult()
     files = element_files(dirs)
     # fresh records by their exact set of sources
@@ -138,7 +141,7 @@ def certify_library(
     return res
 
 
-def _record(name: str, variants: list[tuple[str, Any]], root: str, pv: str, stamp: str, base: str) -> dict[str, Any]:
+def _record(name: str, variants: list[tuple[str, Any]], root: str, pv: str, stamp: str, base: str | None) -> dict[str, Any]:
     sources: dict[str, str] = {}
     findings: list[dict[str, Any]] = []
     reasons: list[str] = []

@@ -162,3 +162,28 @@ def test_a_class_that_keeps_the_layout_does_not_move_the_cut(tmp_path):
     to_user = [c for c in plan["channels"]["net"] if c["direction"] == "to_user"]
     assert [(c["from"], c["to"], c["carries"]) for c in to_user] == [
         ("m", "s", {"annotations": 48, "headroom": 14, "network_header": 0})]
+
+
+def test_the_channel_tables_agree_with_the_stock_records_packet_layout():
+    """The hand-checked tables and the analyzer's facts on Click's own sources never contradict each other:
+    every table class whose record has facts keeps what the table says it keeps and reads what it says."""
+    from element_db.store import STOCK_DB
+    from merge.channels import KEEPS, READERS, SETS, SHIFTS
+
+    def layout(klass):
+        path = os.path.join(STOCK_DB, f"{klass}.json")
+        return json.load(open(path, encoding="utf-8")).get("packet_layout") if os.path.exists(path) else None
+
+    checked = 0
+    for klass in sorted(KEEPS):
+        lay = layout(klass)
+        if lay is None:
+            continue  # a class whose packet path has an unresolved call: no facts to compare
+        checked += 1
+        assert not (lay["moves_data"] or lay["sets_network_header"] or lay["makes_packets"]), klass
+        assert lay["reads_network_header"] == (klass in READERS), klass
+    for klass in SHIFTS:
+        assert layout(klass)["moves_data"], klass
+    for klass in ("MarkIPHeader", "CheckIPHeader", "IPEncap", "UDPIPEncap", "IPInputCombo"):
+        assert klass in SETS and layout(klass)["sets_network_header"], klass
+    assert checked == 75  # of the 85 classes in KEEPS (9 have unresolved calls, LookupIPRoute no record)

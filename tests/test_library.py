@@ -48,6 +48,25 @@ def test_library_certifies_and_is_incremental(tmp_path):
     assert all(d.state == "fresh" and d.sources == "checked" for d in decisions.all())
 
 
+def test_the_shipped_stock_database_records_no_source_base(tmp_path, monkeypatch):
+    """Writing the shipped stock database (regenerating it) records no source_base: its tree is only ever found
+    through --source-root or CLICK_SRC, and a record must not carry the path of the machine that made it."""
+    from element_db import library as lib
+
+    src = tmp_path / "elements"
+    src.mkdir()
+    shutil.copy(os.path.join(FIX, "analyzers", "KS101", "good_member_state.cc"), src / "good_member_state.cc")
+    shutil.copy(os.path.join(FIX, "analyzers", "KS101", "helper.hh"), src / "helper.hh")
+    stock = tmp_path / "stock"
+    monkeypatch.setattr(lib, "STOCK_DB", str(stock))
+    db = Database(str(stock), create=True)
+    lib.certify_library([str(src)], db, str(tmp_path), os.path.join(ROOT, "examples"), None, 1)
+    recs = [db.read(k).record for k in db.classes()]
+    assert recs and all("source_base" not in r for r in recs)
+    assert all(r["packet_layout"] == {"moves_data": False, "sets_network_header": False, "reads_network_header": False,
+                                      "makes_packets": False} for r in recs)
+
+
 def test_shipped_stock_database():
     db = LayeredDatabase([Database(STOCK_DB)])
     # made by this analyzer under the shipped policy; its Click tree is not shipped, so sources are unavailable
