@@ -42,12 +42,21 @@ class Daemon:
             os.remove(self.sock)
         self.log = open(self.d / "daemon.log", "a")
         self.proc = subprocess.Popen(self.args, stderr=self.log, cwd=ROOT)
-        for _ in range(200):
-            if os.path.exists(self.sock):
+        deadline = time.monotonic() + 60  # a loaded 2-core CI machine can take seconds to import and load the policy
+        while time.monotonic() < deadline:
+            if os.path.exists(self.sock) and self._listening():  # bound is not yet listening: connect to be sure
                 return self
             assert self.proc.poll() is None, (self.d / "daemon.log").read_text()
             time.sleep(0.05)
-        raise AssertionError("daemon did not start")
+        raise AssertionError("daemon did not start in 60 s: " + (self.d / "daemon.log").read_text())
+
+    def _listening(self):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            try:
+                s.connect(str(self.sock))
+            except OSError:
+                return False
+        return True
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
