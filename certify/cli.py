@@ -397,6 +397,15 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
     return _verdict(_ask(args.socket, msg), "uninstalled")
 
 
+def _run_dir(text: str) -> str:
+    """--run-dir: an absolute path the generated scripts and systemd units can name without quoting."""
+    import re
+
+    if not re.fullmatch(r"/[A-Za-z0-9._/-]*", text) or "/../" in text + "/":
+        raise argparse.ArgumentTypeError(f"{text!r} is not an absolute path of letters, digits and . _ - / without '..'")
+    return text.rstrip("/") or "/"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="certify", description="Safety verifier and element certification for the Click modular router.")
     p.add_argument("--version", action="version", version=f"certify {__version__}")
@@ -432,7 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_database_options(pm, _SOURCES_HELP)
     pm.add_argument("--no-certify", action="store_true",
                     help="merge without certification (every element in the master; warned on every run)")
-    pm.add_argument("--run-dir", default="/run/certify", metavar="DIR",
+    pm.add_argument("--run-dir", default="/run/certify", metavar="DIR", type=_run_dir,
                     help="where the containers' control sockets live at run time (default /run/certify)")
     pm.add_argument("--json", action="store_true", help="print the result as JSON")
     pm.add_argument("-v", "--verbose", action="store_true", help="also print notes")
@@ -497,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--target", choices=["linuxmodule", "userlevel"], default="linuxmodule")
     ps.add_argument("--policy", metavar="FILE")
     ps.add_argument("--allow-root", action="store_true", help="let uid 0 install any network")
-    ps.add_argument("--run-dir", default="/run/certify", metavar="DIR",
+    ps.add_argument("--run-dir", default="/run/certify", metavar="DIR", type=_run_dir,
                     help="where the containers' control sockets live at run time (default /run/certify)")
     ps.set_defaults(func=cmd_serve)
     pi = sub.add_parser("install", help="send a network's configuration to the coordinator")

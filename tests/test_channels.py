@@ -187,3 +187,15 @@ def test_the_channel_tables_agree_with_the_stock_records_packet_layout():
     for klass in ("MarkIPHeader", "CheckIPHeader", "IPEncap", "UDPIPEncap", "IPInputCombo"):
         assert klass in SETS and layout(klass)["sets_network_header"], klass
     assert checked == 75  # of the 85 classes in KEEPS (9 have unresolved calls, LookupIPRoute no record)
+
+
+@pytest.mark.parametrize("run_dir", ["relative/dir", "/with space", "/a/../b", "/semi;colon"])
+def test_run_dir_is_an_absolute_plain_path(tmp_path, run_dir):
+    """--run-dir is written into shell scripts and systemd units unquoted: anything else is bad input (exit 2)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = subprocess.run([sys.executable, "-m", "certify", "merge", "--system", os.path.join(root, "examples", "e2e",
+                        "system.yaml"), "--out", str(tmp_path / "out"), "--run-dir", run_dir], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr == (f"certify merge: error: argument --run-dir: {run_dir!r} is not an absolute path of letters, "
+                        "digits and . _ - / without '..'\n")
+    assert not (tmp_path / "out").exists()
