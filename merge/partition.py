@@ -20,6 +20,7 @@ Decides, per element instance of one checked network:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -155,8 +156,8 @@ def cut(
             offset = UNKNOWN  # the header lies before what crosses: MarkIPHeader cannot say where
         if placement.side.get(v) == "device":
             offset = NONE  # the platform's encapsulation sets its own headers
-        elif offset == UNKNOWN and not needs_header(g, v, lambda n, s=side[v]: side[n] == s and  # type: ignore[misc]
-                                                    placement.side.get(n) != "device", keeps, readers):
+        elif offset == UNKNOWN and not needs_header(g, v, functools.partial(_same_side, placement.side, side[v]),
+                                                    keeps, readers):
             offset = UNNEEDED
         ch = Channel(name, k, direction, endpoint, peer, (u, fp), (v, tp), offset, headroom)
         channels.append(ch)
@@ -166,6 +167,12 @@ def cut(
         add_sender(src_g, ch, u, fp, src_pull, target, g.nodes[u])
         add_receiver(dst_g, ch, v, tp, dst_pull, target, g.nodes[v])
     return Split(name, kernel, user, channels)
+
+
+def _same_side(placed: Mapping[str, str], side: str, element: str) -> bool:
+    """Whether ``element`` runs on ``side`` ("kernel" or "user") as one of the network's own (not a device)."""
+    where = placed.get(element)
+    return where != "device" and (where == "user") == (side == "user")
 
 
 def _layouts(g: nx.MultiDiGraph, metadata: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, bool]]:
