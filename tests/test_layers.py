@@ -264,7 +264,9 @@ def test_merge_certifies_against_stock_by_default(tmp_path):
     assert json.loads((out / "plan.json").read_text())["certification"] == "none"
 
 
-def test_serve_with_an_empty_database_accepts_stock_classes(tmp_path):
+def test_serve_with_an_empty_database_accepts_stock_classes(tmp_path, monkeypatch):
+    monkeypatch.delenv("CLICK_SRC", raising=False)  # the daemon inherits it: with a Click tree, no stock note
+    monkeypatch.delenv("CERTIFY_DB", raising=False)
     write_system(tmp_path, 2, os.getuid())
     empty = tmp_path / "empty"
     empty.mkdir()
