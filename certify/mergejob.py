@@ -108,7 +108,6 @@ def run_merge(
         out.files["channels.sh"] = channels_script(user_parts, run_dir)
         out.executable.add("channels.sh")
     for n, sp in sorted(user_parts.items()):
-
         user_file = os.path.abspath(os.path.join(out_dir, n, "user.click"))
         out.files[f"{n}/user.click"] = (
             f"// User-level Click container of network {n}, written by certify merge. Do not edit.\n"

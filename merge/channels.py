@@ -161,15 +161,8 @@ def endpoints(network: str, index: int, target: str) -> tuple[str, str]:
 
 def _int_arg(config: str, keyword: str, default: int | None) -> int | None:
     """KEYWORD, or else the first positional argument, of a configuration string as an int (None: not one)."""
-    positional = []
-    for a in (a for a in cp.argvec(config) if a):
-        kw = cp.keyword(a)
-        if kw is not None and kw[1]:
-            if kw[0] == keyword:
-                return _to_int(kw[1])
-            continue
-        positional.append(a)
-    return _to_int(positional[0]) if positional else default
+    value = cp.config_value(config, keyword, 0)
+    return default if not value else _to_int(value)
 
 
 def _to_int(text: str) -> int | None:
@@ -181,21 +174,12 @@ def _to_int(text: str) -> int | None:
 
 def _check_offset(config: str) -> int | None:
     """CheckIPHeader's offset: OFFSET, or a lone integer argument, or the second of (BADSRC, OFFSET)."""
-    args = [a for a in cp.argvec(config) if a]
-    positional = []
-    for a in args:
-        kw = cp.keyword(a)
-        if kw is not None and kw[1]:
-            if kw[0] == "OFFSET":
-                return _to_int(kw[1])
-            continue
-        positional.append(a)
-    if len(positional) == 1:
-        as_int = _to_int(positional[0])
-        return as_int if as_int is not None else 0
-    if len(positional) >= 2:
-        return _to_int(positional[1])
-    return 0
+    if cp.config_value(config, "OFFSET", None) is not None:
+        return _int_arg(config, "OFFSET", None)
+    first, second = cp.config_value(config, None, 0), cp.config_value(config, None, 1)
+    if second:
+        return _to_int(second)
+    return (_to_int(first) if first else None) or 0
 
 
 def _shift(value: Offset, by: int | None) -> Offset:

@@ -590,3 +590,23 @@ def explain_arguments(args: list[str], formal_types: list[str]) -> str:
     if missing:
         parts.append("missing keyword " + ", ".join(missing))
     return "; ".join(parts) or "too many arguments"
+
+
+_ARG_KEYWORD = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def config_value(config: str, keyword: str | None, position: int | None) -> str | None:
+    """The value of one configuration argument: given by keyword (``BURST 8``), else the ``position``-th
+    positional argument; None when the configuration does not give it."""
+    value: str | None = None
+    positional = []
+    for a in argvec(config):
+        words = a.strip().split(None, 1)
+        if words and _ARG_KEYWORD.fullmatch(words[0]):
+            if words[0] == keyword:
+                value = words[1] if len(words) == 2 else ""
+        else:
+            positional.append(a)
+    if value is None and position is not None and position < len(positional):
+        value = positional[position]
+    return None if value is None else unquote(value.strip())

@@ -104,7 +104,7 @@ def instantiate(expr: str | None, symbols: Mapping[str, str], config: str, max_p
             values[name] = words
         elif spec.startswith("config:"):  # config:KEYWORD or config:KEYWORD@POSITION (the element's configure())
             kw, _, pos = spec[7:].partition("@")
-            raw = config_value(config, kw, int(pos) if pos.isdigit() else None)
+            raw = cp.config_value(config, kw, int(pos) if pos.isdigit() else None)
             try:
                 values[name] = int(raw, 0) if raw is not None else -1
             except ValueError:
@@ -207,33 +207,13 @@ def load_platform_costs(path: str | None = None) -> dict[str, dict[str, Any]]:
     return {str(k): dict(v) for k, v in (doc.get("classes") or {}).items()}
 
 
-_KEYWORD = re.compile(r"[A-Z][A-Z0-9_]*")
-
-
-def config_value(config: str, keyword: str | None, position: int | None) -> str | None:
-    """The value of one configuration argument: given by keyword (``BURST 8``), else the ``position``-th
-    positional argument; None when the configuration does not give it."""
-    value: str | None = None
-    positional = []
-    for a in cp.argvec(config):
-        words = a.strip().split(None, 1)
-        if words and _KEYWORD.fullmatch(words[0]):
-            if words[0] == keyword:
-                value = words[1] if len(words) == 2 else ""
-        else:
-            positional.append(a)
-    if value is None and position is not None and position < len(positional):
-        value = positional[position]
-    return None if value is None else cp.unquote(value.strip())
-
-
 def packets_per_run(config: str, spec: Mapping[str, Any] | None) -> float:
     """How many packets one run of a task handles: its BURST argument (by keyword, else at ``position``), else the
     spec's default; 1 without a spec; ``inf`` for a negative or non-integer BURST."""
     if spec is None:
         return 1.0
     pos = spec.get("position")
-    value = config_value(config, spec.get("keyword"), int(pos) if pos is not None else None)
+    value = cp.config_value(config, spec.get("keyword"), int(pos) if pos is not None else None)
     if value is None:
         return float(spec["default"])
     try:
