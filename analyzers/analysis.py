@@ -47,7 +47,7 @@ from analyzers.report import ElementReport, FileResult
 from analyzers.rules import BY_ID
 from analyzers.suppressions import Suppression, scan_suppressions
 from analyzers.walker import FUNCTION_KINDS, FunctionContext, Hit, Walker, display_name, function_id
-from certify.findings import Finding
+from certify.core.findings import Finding
 
 MAX_FUNCTIONS = 5000
 MAX_PARSE_ERRORS = 10

@@ -25,7 +25,7 @@ import sympy
 import yaml
 from sympy import Expr
 
-from certify.findings import Rule
+from certify.core.findings import Rule
 
 RULES: tuple[Rule, ...] = (
     Rule("KS501", "loopbound-contradicted",

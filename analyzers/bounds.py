@@ -3,7 +3,7 @@
 What it decides: the rows of ``certify bounds`` (and the loops/cost of ``certify
 element``): for every function defined in the given files, its loops with
 their bounds (:mod:`analyzers.loops`), annotations (:mod:`analyzers.annotations`)
-and costs (:mod:`analyzers.cost`), plus findings: KS501 when a proven bound
+and costs (:mod:`analyzers.cost.functions`), plus findings: KS501 when a proven bound
 contradicts an annotation, KS502 for each loop left unbounded.
 
 Whole-program mode (``whole_program=True``): the files are the entire program.
@@ -44,11 +44,11 @@ from sympy import Expr
 from analyzers import annotations as ann
 from analyzers import apicost
 from analyzers import loopmath as lm
-from analyzers.cost import FunctionInfo, function_costs
+from analyzers.cost.functions import FunctionInfo, function_costs
 from analyzers.frontend import Node, ParseOptions, TypeView, declarations_in, parse
 from analyzers.loopexpr import Converter, Sources, initializer, is_unsigned_type, strip
 from analyzers.loops import Call, FunctionLoops, Loop, recount
-from certify.findings import Finding, make_finding, position
+from certify.core.findings import Finding, make_finding, position
 
 FUNCTION_KINDS = frozenset(("FUNCTION_DECL", "CXX_METHOD", "CONSTRUCTOR", "DESTRUCTOR", "FUNCTION_TEMPLATE"))
 MAX_CONTEXTS = 64

@@ -23,7 +23,7 @@ from analyzers.policy import Policy
 from analyzers.report import ElementReport, FileResult
 from analyzers.rules import BY_ID
 from analyzers.walker import Hit
-from certify.findings import Finding
+from certify.core.findings import Finding
 
 
 def _finding(h: Hit, element: str, policy: Policy, path: tuple[str, ...]) -> Finding:

@@ -25,7 +25,7 @@ from analyzers.bounds import BoundsInputError, analyze
 from analyzers.frontend import ParseOptions
 from analyzers.policy import Policy
 from analyzers.report import FileResult
-from certify.findings import Finding
+from certify.core.findings import Finding
 
 PACKET_METHODS = ("push", "pull", "simple_action", "smaction", "run_task", "run_timer")
 _UNBOUNDED = {"oo", "zoo", "-oo", "nan"}

@@ -27,7 +27,7 @@ from analyzers.frontend import ParseOptions
 from analyzers.policy import Policy, load_policy
 from analyzers.report import ElementReport, FileResult
 from analyzers.rules import BY_ID
-from certify.findings import Finding
+from certify.core.findings import Finding
 
 _STATE: dict[str, Any] = {}
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from analyzers.policy import Policy
 from analyzers.rules import BY_ID
-from certify.findings import Finding
+from certify.core.findings import Finding
 
 VERDICTS = ("kernel", "userspace", "reject", "error")
 _RANK = {"none": 0, "userspace": 1, "reject": 2, "error": 3}

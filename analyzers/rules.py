@@ -11,7 +11,7 @@ can tighten it.  Message text is written here once.
 
 from __future__ import annotations
 
-from certify.findings import Rule
+from certify.core.findings import Rule
 
 _R = Rule
 

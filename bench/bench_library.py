@@ -49,7 +49,7 @@ def main() -> int:
         print("give --click-root or set CLICK_SRC", file=sys.stderr)
         return 2
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from element_db.library import element_files
+    from certify.library import element_files
 
     elements = os.path.join(args.click_root, "elements")
     files = element_files([elements])

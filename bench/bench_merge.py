@@ -24,10 +24,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from element_db.stock_classes import stock_classes, stock_elements  # noqa: E402
-from merge import load_file  # noqa: E402
 from merge.checks import check_network  # noqa: E402
 from merge.combine import master_text, merge_networks  # noqa: E402
+from merge.lang import load_file  # noqa: E402
+from merge.lang.stock_classes import stock_classes, stock_elements  # noqa: E402
 from merge.policy import load_policy  # noqa: E402
 from merge.system import load_system  # noqa: E402
 

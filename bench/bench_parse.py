@@ -19,8 +19,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from merge import load_text  # noqa: E402
-from merge.lexer import EOF, Lexer  # noqa: E402
+from merge.lang import load_text  # noqa: E402
+from merge.lang.lexer import EOF, Lexer  # noqa: E402
 
 PRELUDE = """define($BURST 8);
 elementclass Port { $dev | FromDevice($dev, BURST $BURST) -> c :: Counter -> output }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from certify.findings import Rule
+from certify.core.findings import Rule
 
 _SOURCES = ["merge.rules", "certify.gate", "analyzers.rules"]
 

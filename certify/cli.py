@@ -47,8 +47,8 @@ def _err(line: str) -> None:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from merge import load_file, load_text, to_json, unparse
-    from merge.frontend import decode
+    from merge.lang import load_file, load_text, to_json, unparse
+    from merge.lang.frontend import decode
 
     results = []
     sources: list[tuple[str, str | None]] = []
@@ -275,7 +275,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_library(args: argparse.Namespace) -> int:
     import time
 
-    from element_db.library import certify_library
+    from certify.library import certify_library
     from element_db.store import Database, default_location
 
     for d in args.dirs:
@@ -381,7 +381,7 @@ def _verdict(reply: dict[str, Any], what: str) -> int:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
-    from merge.frontend import read_config_file
+    from merge.lang.frontend import read_config_file
 
     text = read_config_file(args.config)
     msg: dict[str, Any] = {"version": 1, "op": "install", "config": text, "name": args.config}
@@ -535,7 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from merge.errors import ClickError
+    from certify.core.errors import InputError
 
     try:
         args = build_parser().parse_args(argv)
@@ -543,7 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
-    except ClickError as exc:
+    except InputError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -44,11 +44,11 @@ import threading
 import time
 from typing import Any
 
+from certify.core.errors import InputError
 from certify.mergejob import MergeOutcome, run_merge
 from certify.protocol import VERSION, ProtocolError, read_message, send_message
 from element_db.decision import Context
 from element_db.store import LayeredDatabase
-from merge.errors import ClickError
 from merge.policy import Policy, load_policy
 from merge.system import System, load_system
 
@@ -265,7 +265,7 @@ class _Handler(socketserver.BaseRequestHandler):
             entry.update(op=msg.get("op"), network=msg.get("network"))
             try:
                 reply = self.server.coordinator.handle(uid, msg)
-            except ClickError as exc:
+            except InputError as exc:
                 reply = {"version": VERSION, "verdict": "error", "messages": [str(exc)]}
             except Exception as exc:  # a bug: refuse, keep serving, say so
                 reply = {"version": VERSION, "verdict": "error", "messages": [f"certify: internal error: {exc!r}"]}

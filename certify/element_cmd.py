@@ -34,7 +34,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from certify.findings import position
+from certify.core.findings import position
 
 if TYPE_CHECKING:
     from analyzers.report import FileResult

@@ -31,12 +31,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from certify.findings import Finding, Rule, make_finding
+from certify.core.errors import InputError, Location
+from certify.core.findings import Finding, Rule, make_finding
 from element_db.decision import Context, Decision, Decisions
-from element_db.stock_classes import stock_classes, stock_elements
 from element_db.store import Database, LayeredDatabase
 from merge.checks import NetworkResult, check_network
-from merge.errors import ClickError, Location
+from merge.lang.stock_classes import stock_classes, stock_elements
 from merge.policy import Policy
 from merge.system import System
 
@@ -106,11 +106,11 @@ def load_baseline(path: str) -> set[str]:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
     except OSError as exc:
-        raise ClickError(Location(path, 0, 0), f"cannot read baseline: {exc.strerror or exc}") from None
+        raise InputError(Location(path, 0, 0), f"cannot read baseline: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
-        raise ClickError(Location(path, exc.lineno, exc.colno), f"baseline is not JSON: {exc.msg}") from None
+        raise InputError(Location(path, exc.lineno, exc.colno), f"baseline is not JSON: {exc.msg}") from None
     if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(data.get("fingerprints"), list):
-        raise ClickError(Location(path, 1, 1), 'baseline must be {"version": 1, "fingerprints": [...]}')
+        raise InputError(Location(path, 1, 1), 'baseline must be {"version": 1, "fingerprints": [...]}')
     return {str(x) for x in data["fingerprints"]}
 
 

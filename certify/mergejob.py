@@ -17,12 +17,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from certify.findings import Finding
+from certify.core.findings import Finding
 from element_db.decision import Context, Decisions
-from element_db.stock_classes import stock_classes, stock_elements
 from element_db.store import LayeredDatabase
 from merge.checks import check_network
 from merge.combine import master_text, merge_networks
+from merge.lang.stock_classes import stock_classes, stock_elements
 from merge.policy import Policy
 from merge.ports import check_ports
 from merge.system import System
@@ -100,8 +100,8 @@ def run_merge(
         f"Networks: {', '.join(sorted(system.networks))}.  Threads: {master.plan['threads']}.  Do not edit."
     )
     out.files["master.click"] = master_text(master, header)
+    from merge.lang.unparse import unparse
     from merge.launch import channels_script, shell_script, systemd_unit
-    from merge.unparse import unparse
 
     master.plan["run_dir"] = run_dir
     if user_parts and target == "userlevel":

@@ -40,7 +40,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from certify import __version__
+from certify.core.version import __version__
 from element_db.record import sha256_file
 from element_db.store import Database, Found, LayeredDatabase
 

@@ -34,8 +34,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from certify.core.errors import InputError, Location
 from element_db.record import Status, canonical, compute_digest, schema_errors
-from merge.errors import ClickError, Location
 
 _CLASS = re.compile(r"[A-Za-z_@][A-Za-z0-9_@]*")
 
@@ -47,7 +47,7 @@ def default_location(explicit: str | None) -> str:
     """The one database to write into: --db, else $CERTIFY_DB (never the stock database)."""
     path = explicit or os.environ.get("CERTIFY_DB")
     if not path:
-        raise ClickError(Location("certify", 0, 0), "no database: give --db DIR or set CERTIFY_DB")
+        raise InputError(Location("certify", 0, 0), "no database: give --db DIR or set CERTIFY_DB")
     return path
 
 
@@ -73,7 +73,7 @@ class Database:
         if create:
             os.makedirs(path, exist_ok=True)
         elif not os.path.isdir(path):
-            raise ClickError(Location(path, 0, 0), "no such database directory")
+            raise InputError(Location(path, 0, 0), "no such database directory")
 
     @property
     def is_stock(self) -> bool:
@@ -185,7 +185,7 @@ class LayeredDatabase:
         if stock:
             layers.append(Database(STOCK_DB))
         if not layers:
-            raise ClickError(Location("certify", 0, 0), "no database: give --db DIR or set CERTIFY_DB "
+            raise InputError(Location("certify", 0, 0), "no database: give --db DIR or set CERTIFY_DB "
                                                         "(--no-stock turned the stock database off)")
         return cls(layers)
 

@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from merge import ClickError, load_file, unparse  # noqa: E402
+from merge.lang import ClickError, load_file, unparse  # noqa: E402
 
 
 def main() -> int:

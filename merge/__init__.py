@@ -1,30 +1,10 @@
-"""merge: the Click language front end, and (later) the merge of virtual networks.
+"""merge: the merge of virtual networks into one master configuration.
 
-Entry points::
-
-    graph = load_file("router.click")                  # parse + flatten
-    graph = load_text(text, "<stdin>", flatten=False)  # top level only
-    text = unparse(graph)
-
-Every malformed configuration raises :class:`ClickError` (file:line:column and
-a message); nothing else escapes for bad input.
+:mod:`merge.lang` is the Click language front end (lexer, parser, scoping,
+flattening, configuration strings, unparsing), a layer of its own that imports
+only :mod:`certify.core`.  Above it: the per-network checks (:mod:`merge.checks`,
+:mod:`merge.ports`), the system file (:mod:`merge.system`), the merge
+(:mod:`merge.combine`), the partition between kernel and containers
+(:mod:`merge.partition`, :mod:`merge.channels`, :mod:`merge.tasks`,
+:mod:`merge.pipeline`) and the launch files (:mod:`merge.launch`).
 """
-
-from merge.errors import ClickError, Diagnostic, Location
-from merge.frontend import Parsed, load_file, load_text, parse_file, read_config_file
-from merge.graph import same_graph, to_json
-from merge.unparse import unparse
-
-__all__ = [
-    "ClickError",
-    "Diagnostic",
-    "Location",
-    "Parsed",
-    "load_file",
-    "load_text",
-    "parse_file",
-    "read_config_file",
-    "same_graph",
-    "to_json",
-    "unparse",
-]

@@ -67,7 +67,7 @@ from typing import Any
 
 import networkx as nx
 
-from merge import confparse as cp
+from merge.lang import confparse as cp
 
 CHANNEL_ETHERTYPE = "0x88b5"
 CHANNEL_MACS = "02:00:00:00:00:01, 02:00:00:00:00:02"

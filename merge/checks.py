@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from certify.findings import Finding, make_finding
-from merge import ast, rules
-from merge import confparse as cp
-from merge.errors import ClickError, Diagnostic
-from merge.frontend import build_graph, parse_file
+from certify.core.findings import Finding, make_finding
+from merge import rules
+from merge.lang import ast
+from merge.lang import confparse as cp
+from merge.lang.errors import ClickError, Diagnostic
+from merge.lang.frontend import build_graph, parse_file
 from merge.policy import Policy
 from merge.ports import check_ports
 from merge.system import Network

@@ -55,7 +55,7 @@ from typing import Any
 import networkx as nx
 
 from merge.checks import RESERVED, NetworkResult, device_argument
-from merge.errors import Location
+from merge.lang.errors import Location
 from merge.policy import Policy
 from merge.system import Network, System, VirtualDevice
 

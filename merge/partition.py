@@ -28,7 +28,7 @@ from typing import Any
 
 import networkx as nx
 
-from certify.findings import Finding, make_finding
+from certify.core.findings import Finding, make_finding
 from element_db.decision import Decisions
 from merge import rules
 from merge.channels import (

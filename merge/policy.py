@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from merge.errors import ClickError, Location
+from merge.lang.errors import ClickError, Location
 
 DEFAULT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "network_policy.yaml")
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 
 import networkx as nx
 
-from certify.findings import Finding, make_finding
+from certify.core.findings import Finding, make_finding
 from merge import rules
 
 _SIDE = re.compile(r"(\d+)(-(\d*))?")

@@ -6,7 +6,7 @@ why it exists, and a bad and a good example for reports.
 
 from __future__ import annotations
 
-from certify.findings import Rule
+from certify.core.findings import Rule
 
 PARSE_ERROR = Rule(
     "MN100", "config-error", "{detail}", "error",

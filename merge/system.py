@@ -14,7 +14,7 @@ is acceptable, and turns it into plain data.  Validation has two stages:
    most 1; ``accounting: vserver`` needs a context per network; every network's
    configuration file exists (paths are relative to the system file).
 
-Every refusal is a :class:`~merge.errors.ClickError` located in the system file.
+Every refusal is a :class:`~merge.lang.errors.ClickError` located in the system file.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from merge.errors import ClickError, Location
+from merge.lang.errors import ClickError, Location
 
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "system.schema.json")
 DEFAULT_TASK_BUDGET = 20000

@@ -46,7 +46,7 @@ import networkx as nx
 import sympy
 from sympy.parsing.sympy_parser import parse_expr, standard_transformations
 
-from merge import confparse as cp
+from merge.lang import confparse as cp
 from merge.ports import parse_processing
 
 PACKET_METHODS = ("push", "pull", "simple_action", "smaction")

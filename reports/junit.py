@@ -12,7 +12,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 
-from certify.findings import Finding
+from certify.core.findings import Finding
 
 
 def _case(suite: ET.Element, classname: str, name: str, findings: Sequence[Finding]) -> bool:

@@ -16,9 +16,10 @@ from typing import Any
 
 import networkx as nx
 
+from certify.core.errors import InputError, Location
 from element_db.decision import Context, Decision, Decisions
 from element_db.store import LayeredDatabase
-from merge import ClickError, load_file
+from merge.lang import load_file
 
 
 @dataclass
@@ -55,9 +56,9 @@ def load_report_data(db: LayeredDatabase, plan_dir: str | None, source_root: str
         with open(plan_file, encoding="utf-8") as f:
             plan = json.load(f)
     except OSError as exc:
-        raise ClickError(_loc(plan_file), f"cannot read plan: {exc.strerror or exc}") from None
+        raise InputError(_loc(plan_file), f"cannot read plan: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
-        raise ClickError(_loc(plan_file, exc.lineno, exc.colno), f"plan is not JSON: {exc.msg}") from None
+        raise InputError(_loc(plan_file, exc.lineno, exc.colno), f"plan is not JSON: {exc.msg}") from None
     data.plan, data.plan_dir = plan, plan_dir
     master = load_file(os.path.join(plan_dir, "master.click")).graph
     elements = plan.get("elements", {})
@@ -79,6 +80,5 @@ def load_report_data(db: LayeredDatabase, plan_dir: str | None, source_root: str
 
 
 def _loc(path: str, line: int = 0, col: int = 0) -> Any:
-    from merge.errors import Location
 
     return Location(path, line, col)

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
-from certify import __version__
-from certify.findings import Finding, Rule
+from certify.core.findings import Finding, Rule
+from certify.core.version import __version__
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"error": "error", "warning": "warning", "note": "note"}

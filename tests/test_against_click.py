@@ -14,8 +14,8 @@ import subprocess
 import pytest
 from conftest import click_flatten_binary
 
-from merge import ClickError, load_file, load_text
-from merge.graph import connections
+from merge.lang import ClickError, load_file, load_text
+from merge.lang.graph import connections
 
 CLICK_SRC = os.environ.get("CLICK_SRC")
 FLATTEN = click_flatten_binary()

@@ -12,7 +12,7 @@ import sympy
 from analyzers import apicost
 from analyzers.element_bounds import element_bounds
 from analyzers.frontend import ParseOptions
-from element_db.library import policy_version
+from certify.library import policy_version
 from merge.tasks import INF, CostModel, classifier_words, instantiate, load_platform_costs
 
 HERE = os.path.dirname(os.path.abspath(__file__))

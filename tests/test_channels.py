@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-from merge import load_text
 from merge.channels import (
     NONE,
     UNKNOWN,
@@ -17,6 +16,7 @@ from merge.channels import (
     headroom_depths,
     needs_header,
 )
+from merge.lang import load_text
 
 ETHER = ("FromDevice(eth1) -> Strip(14) -> CheckIPHeader -> Counter -> Unstrip(14) "
          "-> EtherEncap(0x0800, 1:1:1:1:1:1, 2:2:2:2:2:2) -> Queue -> ToDevice(eth1);")

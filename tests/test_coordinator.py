@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from merge import load_file
+from merge.lang import load_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = "FromDevice(eth1) -> c :: Counter -> Queue(50) -> ToDevice(eth1);\n"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from certify.findings import Finding, position
-from merge import ClickError, Diagnostic, Location, load_text
+from certify.core.findings import Finding, position
+from merge.lang import ClickError, Diagnostic, Location, load_text
 
 CASES = [
     # (configuration, "line:col", message fragment)

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from merge import load_file, load_text, same_graph, unparse
+from merge.lang import load_file, load_text, same_graph, unparse
 
 HERE = os.path.join(os.path.dirname(__file__), "fixtures", "click")
 CASES = sorted(glob.glob(os.path.join(HERE, "*.click")))

@@ -51,7 +51,7 @@ def test_library_certifies_and_is_incremental(tmp_path):
 def test_the_shipped_stock_database_records_no_source_base(tmp_path, monkeypatch):
     """Writing the shipped stock database (regenerating it) records no source_base: its tree is only ever found
     through --source-root or CLICK_SRC, and a record must not carry the path of the machine that made it."""
-    from element_db import library as lib
+    from certify import library as lib
 
     src = tmp_path / "elements"
     src.mkdir()

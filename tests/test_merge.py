@@ -9,9 +9,9 @@ import sys
 import pytest
 import yaml
 
-from element_db.stock_classes import stock_classes, stock_elements
-from merge import load_file
 from merge.combine import gre_pattern
+from merge.lang import load_file
+from merge.lang.stock_classes import stock_classes, stock_elements
 from merge.ports import check_ports
 from merge.system import Tunnel, VirtualDevice
 

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from element_db.stock_classes import stock_classes, stock_elements
 from merge.checks import check_network, device_argument
+from merge.lang.stock_classes import stock_classes, stock_elements
 from merge.policy import load_policy
 from merge.system import Network, Tunnel, VirtualDevice
 
@@ -67,7 +67,7 @@ def test_policy_file_extends_the_default(tmp_path):
 
 
 def test_bad_policy_file_is_refused(tmp_path):
-    from merge import ClickError
+    from merge.lang import ClickError
 
     extra = tmp_path / "policy.yaml"
     extra.write_text("version: 1\ndevice_classes: {FromDevice: sideways}\n")

@@ -8,9 +8,9 @@ import pytest
 
 from element_db.decision import ANALYZER_VERSION, policy_version
 from element_db.record import make_record
-from element_db.stock_classes import stock_elements
 from element_db.store import Database, LayeredDatabase
-from merge import load_file
+from merge.lang import load_file
+from merge.lang.stock_classes import stock_elements
 from merge.ports import check_ports
 
 SYSTEM = """version: 1

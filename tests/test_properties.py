@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from merge import ClickError, load_text, same_graph, unparse
+from merge.lang import ClickError, load_text, same_graph, unparse
 
 NAMES = st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=6).map(lambda s: "e_" + s)
 CLASSES = st.sampled_from(["Idle", "Discard", "Queue", "Tee", "Paint", "Classifier", "Counter", "Foo"])

@@ -1,6 +1,6 @@
 """The stock class table: scanned from element sources, shipped as data."""
 
-from element_db.stock_classes import scan, stock_classes, stock_elements
+from merge.lang.stock_classes import scan, stock_classes, stock_elements
 
 BASE = """
 class Base : public Element { public:

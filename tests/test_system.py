@@ -6,7 +6,7 @@ import json
 import pytest
 import yaml
 
-from merge import ClickError
+from merge.lang import ClickError
 from merge.system import load_system
 
 BASE = {

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import networkx as nx
 
-from merge.confparse import quote
-from merge.graph import connections
+from merge.lang.confparse import quote
+from merge.lang.graph import connections
 
 
 def _config_part(config: str) -> str:

@@ -1,22 +1,30 @@
-"""Errors and warnings of the Click language front end.
+"""Where things are, and the one error for bad input.
 
-Malformed input raises :class:`ClickError`; it always carries the file, line and
-column of the offending text so that the command line can print the one-line
-``file:line:col: error: message`` form and exit with status 2.  Warnings (Click's
-own ``lwarning`` cases) never stop a parse; they are collected as
-:class:`Diagnostic` values and returned with the result.
+Every input a user gives certify (a configuration, a system file, a policy, a
+database directory, a plan, a baseline) that cannot be used raises
+:class:`InputError`, which carries the :class:`Location` of the offending text;
+the command line prints it as ``file:line:col: error: message`` and exits with
+status 2.  Warnings that never stop a run are :class:`Diagnostic` values.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from certify.findings import position
+
+def position(file: str, line: int, column: int) -> str:
+    """``file:line:col`` as compilers print it: ``file:line`` when the column is unknown (0),
+    ``file`` alone when the line is unknown too, never ``file:0:0``."""
+    if line <= 0:
+        return file
+    if column <= 0:
+        return f"{file}:{line}"
+    return f"{file}:{line}:{column}"
 
 
 @dataclass(frozen=True, order=True)
 class Location:
-    """A position in a configuration: file name, 1-based line and column (0: unknown).
+    """A position in an input file: file name, 1-based line and column (0: unknown).
 
     Printed as compilers do: ``file:line:col``, ``file:line`` when the column is
     unknown, ``file`` alone when the line is unknown too (a file that cannot be
@@ -45,8 +53,8 @@ class Diagnostic:
         return f"{self.location}: {self.severity}: {self.message}"
 
 
-class ClickError(Exception):
-    """A configuration that Click would refuse, with where and why."""
+class InputError(Exception):
+    """Input certify cannot use, with where and why (exit status 2)."""
 
     def __init__(self, location: Location, message: str) -> None:
         super().__init__(f"{location}: error: {message}")

@@ -18,7 +18,7 @@ from typing import Any
 
 import networkx as nx
 
-from merge.router import Router
+from merge.lang.router import Router
 
 
 def from_router(router: Router, file: str, flat: bool = True) -> nx.MultiDiGraph:

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from merge import ast
-from merge.build import Builder
-from merge.errors import ClickError, Diagnostic, Location
-from merge.flatten import flatten as flatten_router
-from merge.flatten import remove_groups
-from merge.graph import from_router
-from merge.parser import Parser
+from merge.lang import ast
+from merge.lang.build import Builder
+from merge.lang.errors import ClickError, Diagnostic, Location
+from merge.lang.flatten import flatten as flatten_router
+from merge.lang.flatten import remove_groups
+from merge.lang.graph import from_router
+from merge.lang.parser import Parser
 
 # Deep nesting is refused by the parser long before this; the walk itself is
 # recursive, so leave Python room for it.
@@ -94,7 +94,7 @@ def build_graph(
     if not cfg.statements:
         raise ClickError(Location(cfg.file, 1, 1), "empty configuration: no statements")
     if known_classes is None:
-        from element_db.stock_classes import stock_classes
+        from merge.lang.stock_classes import stock_classes
 
         known_classes = stock_classes()
     b = Builder(known_classes, load_library)

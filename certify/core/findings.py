@@ -15,17 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from certify.core.errors import position
+
 SEVERITIES = ("error", "warning", "note")
-
-
-def position(file: str, line: int, column: int) -> str:
-    """``file:line:col`` as compilers print it: ``file:line`` when the column is unknown (0),
-    ``file`` alone when the line is unknown too, never ``file:0:0``."""
-    if line <= 0:
-        return file
-    if column <= 0:
-        return f"{file}:{line}"
-    return f"{file}:{line}:{column}"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Parser for the Click configuration language: tokens to :mod:`merge.ast`.
+"""Parser for the Click configuration language: tokens to :mod:`merge.lang.ast`.
 
 Follows the grammar of click(5) and, where the manual is silent, the
 behaviour of Click's own parser (``lib/lexer.cc``): the ``input``/``output``
@@ -8,7 +8,7 @@ expandable ends, ``elementclass`` synonyms and ``|| ...`` extensions, compound
 formal parameters (positional, keyword, ``__REST__``, in that order).
 
 Where Click reports an error and keeps going, this parser stops at the first
-one and raises :class:`~merge.errors.ClickError` with its location: a
+one and raises :class:`~merge.lang.errors.ClickError` with its location: a
 configuration is either read whole or refused.  Where the user-level driver is
 stricter than the ``click-flatten`` tool (a chain that ends in an arrow), the
 driver's rule is followed.
@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import re
 
-from merge import ast
-from merge.errors import ClickError, Diagnostic, Location
-from merge.lexer import (
+from merge.lang import ast
+from merge.lang.errors import ClickError, Diagnostic, Location
+from merge.lang.lexer import (
     ARROW,
     ARROW2,
     BAR2,

@@ -34,7 +34,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from merge.errors import ClickError, Location
+from merge.lang.errors import ClickError, Location
 
 # Token kinds that are not single characters.
 IDENT = "identifier"

@@ -14,7 +14,7 @@ so).
 Regenerate from a Click source tree (names and these two strings only; no
 Click text is copied)::
 
-    python -m element_db.stock_classes /path/to/click > element_db/data/stock_elements.json
+    python -m merge.lang.stock_classes /path/to/click > merge/lang/data/stock_elements.json
 
 A class is a ``class`` in ``elements/`` or ``include/click/standard/`` whose
 ``class_name()`` returns a string literal; its ``port_count()`` and
@@ -133,9 +133,9 @@ def stock_classes() -> frozenset[str]:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1 or not os.path.isdir(os.path.join(argv[0], "elements")):
-        print("usage: python -m element_db.stock_classes CLICK_SRC", file=sys.stderr)
+        print("usage: python -m merge.lang.stock_classes CLICK_SRC", file=sys.stderr)
         return 2
-    doc = {"generated_by": "python -m element_db.stock_classes CLICK_SRC", "classes": scan(argv[0])}
+    doc = {"generated_by": "python -m merge.lang.stock_classes CLICK_SRC", "classes": scan(argv[0])}
     print(json.dumps(doc, indent=1, sort_keys=True))
     return 0
 

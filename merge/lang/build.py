@@ -1,6 +1,6 @@
 """From syntax tree to routers: resolve names and classes, name anonymous elements.
 
-Walks the statements of a :class:`~merge.ast.Configuration` in source order,
+Walks the statements of a :class:`~merge.lang.ast.Configuration` in source order,
 as Click's parser does while it reads, and decides:
 
 * whether an identifier in a connection is an element (declared earlier in
@@ -22,7 +22,7 @@ as Click's parser does while it reads, and decides:
 * ``define``, ``require`` (``library`` files are read and parsed in place) and
   compound formal parameters.
 
-The result is a :class:`~merge.router.Router` per scope; :mod:`merge.flatten`
+The result is a :class:`~merge.lang.router.Router` per scope; :mod:`merge.lang.flatten`
 expands it.
 """
 
@@ -31,10 +31,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 
-from merge import ast
-from merge import confparse as cp
-from merge.errors import ClickError, Location
-from merge.router import TUNNEL_CLASS, ElementClass, Router
+from merge.lang import ast
+from merge.lang import confparse as cp
+from merge.lang.errors import ClickError, Location
+from merge.lang.router import TUNNEL_CLASS, ElementClass, Router
 
 # (element index, input ports, output ports) -- ports in Click's encoding
 Item = tuple[int, list[int], list[int]]

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from merge.confparse import VariableEnvironment
-from merge.errors import ClickError, Location
+from merge.lang.confparse import VariableEnvironment
+from merge.lang.errors import ClickError, Location
 
 TUNNEL = "<tunnel>"
 

@@ -2,7 +2,7 @@
 
 The tree records what was written, nothing resolved: whether an identifier in
 a connection names an element or a class is decided later, by
-:mod:`merge.build`, in source order and with Click's scoping rules.  Port
+:mod:`merge.lang.build`, in source order and with Click's scoping rules.  Port
 lists are kept in Click's own encoding: a tuple of port numbers where a final
 ``-1`` marks an *expandable* list (``[]`` is ``(0, -1)``, ``[2,]`` is
 ``(2, -1)``, ``[0-2]`` is ``(0, 1, 2)``).
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-from merge.errors import Location
+from merge.lang.errors import Location
 
 
 @dataclass

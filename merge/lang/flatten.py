@@ -17,9 +17,9 @@ substituted everywhere with ``expand_vars=True`` (``click-flatten
 
 from __future__ import annotations
 
-from merge import confparse as cp
-from merge.errors import ClickError, Diagnostic
-from merge.router import TUNNEL_CLASS, Element, ElementClass, Router
+from merge.lang import confparse as cp
+from merge.lang.errors import ClickError, Diagnostic
+from merge.lang.router import TUNNEL_CLASS, Element, ElementClass, Router
 
 
 def _signature(name: str, nargs: int, nin: int, nout: int) -> str:

@@ -1,0 +1,34 @@
+"""merge.lang: the Click language front end, a layer that imports only :mod:`certify.core`.
+
+Entry points::
+
+    graph = load_file("router.click")                  # parse + flatten
+    graph = load_text(text, "<stdin>", flatten=False)  # top level only
+    text = unparse(graph)
+
+Every malformed configuration raises :class:`ClickError` (file:line:column and
+a message); nothing else escapes for bad input.  The modules: :mod:`lexer`,
+:mod:`parser` and :mod:`ast` (the syntax), :mod:`build` and :mod:`router`
+(scoping, compound classes), :mod:`flatten`, :mod:`graph` (networkx),
+:mod:`confparse` (configuration strings, as Click's ``cp_*``), :mod:`unparse`,
+:mod:`frontend` (the pipeline of all of them).
+"""
+
+from merge.lang.errors import ClickError, Diagnostic, Location
+from merge.lang.frontend import Parsed, load_file, load_text, parse_file, read_config_file
+from merge.lang.graph import same_graph, to_json
+from merge.lang.unparse import unparse
+
+__all__ = [
+    "ClickError",
+    "Diagnostic",
+    "Location",
+    "Parsed",
+    "load_file",
+    "load_text",
+    "parse_file",
+    "read_config_file",
+    "same_graph",
+    "to_json",
+    "unparse",
+]
