@@ -25,21 +25,6 @@ import sympy
 import yaml
 from sympy import Expr
 
-from certify.core.findings import Rule
-
-RULES: tuple[Rule, ...] = (
-    Rule("KS501", "loopbound-contradicted",
-         "the proven bound {proven} contradicts the loopbound annotation ({annotated})", "error",
-         "An annotation is trusted without proof; when the analysis proves the loop can run longer (or never as "
-         "long as the annotated minimum), the annotation is wrong and every bound built on it is unsafe.",
-         '_Pragma("loopbound min 0 max 8")\nfor (int i = 0; i < 10; i++) ...',
-         '_Pragma("loopbound min 0 max 10")\nfor (int i = 0; i < 10; i++) ...'),
-    Rule("KS502", "unbounded-loop", "loop has no proven bound: {reason}", "warning",
-         "A loop without a bound can run forever inside the shared kernel, delaying every other network.",
-         "while (p) p = p->next;", "for (int i = 0; i < _n; i++) ..."),
-)
-BY_ID = {r.id: r for r in RULES}
-
 _PRAGMA = re.compile(r'(?:_Pragma\s*\(\s*"|#\s*pragma\s+)loopbound\s+min\s+(\S+)\s+max\s+([^"\s)]+)')
 _COMMENT = re.compile(r"//\s*certify:\s*loopbound\s+(.+?)(?=\s{2,}|\s+\w+:|\s*$)")
 

@@ -49,6 +49,7 @@ from analyzers.frontend import Node, ParseOptions, TypeView, declarations_in, pa
 from analyzers.loopexpr import Converter, Sources, initializer, is_unsigned_type, strip
 from analyzers.loops import Call, FunctionLoops, Loop, recount
 from certify.core.findings import Finding, make_finding, position
+from certify.core.rules import rule
 
 FUNCTION_KINDS = frozenset(("FUNCTION_DECL", "CXX_METHOD", "CONSTRUCTOR", "DESTRUCTOR", "FUNCTION_TEMPLATE"))
 MAX_CONTEXTS = 64
@@ -200,12 +201,12 @@ def _annotate(lp: Loop, info: FunctionInfo, external: list[ann.ExternalBound], u
         a = ann.in_source(_lines(info.file), lp.line)
     if a is not None:
         if lp.bound is not None and ann.contradiction(lp.bound, lp.status, a):
-            report.findings.append(make_finding(ann.BY_ID["KS501"], lp.file, lp.line, lp.column,
+            report.findings.append(make_finding(rule("KS501"), lp.file, lp.line, lp.column,
                                                 proven=str(lp.bound), annotated=a.text, symbol=lp.function))
         lp.bound, lp.bound_symbolic, lp.status, lp.annotated = a.max, a.max, lm.ANNOTATED, a.text
         return
     if lp.status == lm.UNBOUNDED:
-        report.findings.append(make_finding(ann.BY_ID["KS502"], lp.file, lp.line, lp.column, reason=lp.reason,
+        report.findings.append(make_finding(rule("KS502"), lp.file, lp.line, lp.column, reason=lp.reason,
                                             symbol=lp.function))
 
 

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from certify.core.errors import InputError, Location
-from certify.core.findings import Finding, Rule, make_finding
+from certify.core.findings import Finding, make_finding
+from certify.core.rules import GA_RULES, rule
 from element_db.decision import Context, Decision, Decisions
 from element_db.store import Database, LayeredDatabase
 from merge.checks import NetworkResult, check_network
@@ -40,45 +41,14 @@ from merge.lang.stock_classes import stock_classes, stock_elements
 from merge.policy import Policy
 from merge.system import System
 
-UNCERTIFIED = Rule(
-    "GA101", "uncertified-class", "class {klass} has no certification record in the database", "error",
-    "Only certified classes may be merged: an element nobody analyzed may do anything in the shared router.",
-    bad="Idle -> MyNewElement -> Discard;  // never certified", good="certify element myelement.cc --db DB  (then gate)",
-)
-STALE = Rule(
-    "GA102", "stale-record", "the record of class {klass} is stale: {reason}", "error",
-    "A record certifies one source version under one analyzer and policy; after a change it proves nothing.",
-    bad="(edit myelement.cc after certifying it)", good="re-certify the class",
-)
-INVALID = Rule(
-    "GA103", "invalid-record", "the record of class {klass} cannot be trusted: {reason}", "error",
-    "A tampered, truncated or malformed record is treated as no record at all.",
-    bad="(hand-edit the verdict in DB/MyElement.json)", good="re-certify the class",
-)
-REJECTED = Rule(
-    "GA104", "rejected-class", "class {klass} is rejected: {reason}", "error",
-    "A rejected class needs kernel facilities or platform privileges; no network may use it.",
-    bad="Idle -> KernelTun;", good="(a certified alternative)",
-)
-ANALYSIS_ERROR = Rule(
-    "GA105", "analysis-error", "class {klass} could not be analyzed: {reason}", "error",
-    "What could not be analyzed is never let through.",
-)
-USERSPACE = Rule(
-    "GA106", "userspace-class", "class {klass} will run in network {network}'s user-level container: {reason}",
-    "warning",
-    "A userspace class is safe only in the network's own process; the merge places it there, at a cost in speed.",
-)
-SOURCES_UNAVAILABLE = Rule(
-    "GA107", "sources-unavailable",
-    "the sources of class {klass} (record from layer {layer}) cannot be found, so an edit since certification "
-    "would go unnoticed: {reason}", "warning",
-    "A record proves one source version; when its sources cannot be found, an edited element would pass as "
-    "certified.  certify library records where the tree is (source_base); --source-root relocates it.",
-    bad="certify gate --db copied-db  (the tree the records name is not here)",
-    good="certify gate --db copied-db --source-root ../my-elements",
-)
-RULES = [UNCERTIFIED, STALE, INVALID, REJECTED, ANALYSIS_ERROR, USERSPACE, SOURCES_UNAVAILABLE]
+UNCERTIFIED = rule("GA101")
+STALE = rule("GA102")
+INVALID = rule("GA103")
+REJECTED = rule("GA104")
+ANALYSIS_ERROR = rule("GA105")
+USERSPACE = rule("GA106")
+SOURCES_UNAVAILABLE = rule("GA107")
+RULES = [rule(r.id) for r in GA_RULES]
 
 
 @dataclass

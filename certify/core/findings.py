@@ -1,9 +1,9 @@
 """The one Finding type, and rules as data, shared by analyzers, merge and reports.
 
-A :class:`Rule` is written once, in its area's catalog (``analyzers/rules.py``
-for element checks, ``merge/rules.py`` for configuration checks), with a stable
-id (``KS101``), a symbol (``global-write``), a message template, a severity, why
-it exists, and a bad and a good example that reports can show.  A
+A :class:`Rule` is declared once, in the registry (:mod:`certify.core.rules`),
+with a stable id (``KS101``), a symbol (``global-write``), a message template, a
+severity, its default effect, why it exists, and a bad and a good example that
+reports can show.  A
 :class:`Finding` is one occurrence: which rule, where (file, line, column), in
 what (element class or network), the symbol involved, and the call path from a
 packet-path entry point to the offending line.  Analyzers and checks return
@@ -20,19 +20,27 @@ from certify.core.errors import position
 SEVERITIES = ("error", "warning", "note")
 
 
+EFFECTS = ("reject", "userspace", "error", "none", "refuse", "move")
+
+
 @dataclass(frozen=True)
 class Rule:
+    """A rule, declared once in :mod:`certify.core.rules`."""
+
     id: str
-    symbol: str
+    symbol: str  # its name, e.g. global-write
     message: str  # a str.format template over the finding's fields
     severity: str
-    rationale: str
+    effect: str  # what a finding does by default (see certify/core/rules.py)
+    rationale: str  # why it exists: the help text of `certify explain`, SARIF and the reports
     bad: str = ""
     good: str = ""
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"rule {self.id}: unknown severity {self.severity!r}")
+        if self.effect not in EFFECTS:
+            raise ValueError(f"rule {self.id}: unknown effect {self.effect!r}")
 
 
 @dataclass(frozen=True, order=True)
