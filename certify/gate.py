@@ -31,10 +31,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from certify.core.decision import Decision
 from certify.core.errors import InputError, Location
-from certify.core.findings import Finding, make_finding
+from certify.core.findings import Finding, Rule, make_finding
 from certify.core.rules import GA_RULES, rule
-from element_db.decision import Context, Decision, Decisions
+from element_db.decision import Context, Decisions
 from element_db.store import Database, LayeredDatabase
 from merge.checks import NetworkResult, check_network
 from merge.lang.stock_classes import stock_classes, stock_elements
@@ -138,22 +139,18 @@ def run_gate(
     return res
 
 
+# The gate's rule for each outcome of the one decision (certify.core.decision); kernel passes.
+_RULE_OF_OUTCOME: dict[str, Rule] = {"missing": UNCERTIFIED, "stale": STALE, "invalid": INVALID, "reject": REJECTED,
+                                     "error": ANALYSIS_ERROR, "userspace": USERSPACE}
+
+
 def _class_findings(dec: Decision, klass: str, network: str, element: str, d: Mapping[str, Any]) -> list[Finding]:
     where = (d["file"], d["line"], d["column"])
     common: dict[str, Any] = {"klass": klass, "network": network, "element": element, "symbol": klass}
-    if dec.state == "missing":
-        return [make_finding(UNCERTIFIED, *where, **common)]
-    if dec.state == "stale":
-        return [make_finding(STALE, *where, reason=dec.reason, **common)]
-    if dec.state == "invalid":
-        return [make_finding(INVALID, *where, reason=dec.reason, **common)]
     out = []
-    if dec.verdict == "reject":
-        out.append(make_finding(REJECTED, *where, reason=dec.verdict_reasons, **common))
-    elif dec.verdict == "error":
-        out.append(make_finding(ANALYSIS_ERROR, *where, reason=dec.verdict_reasons, **common))
-    elif dec.verdict == "userspace":
-        out.append(make_finding(USERSPACE, *where, reason=dec.verdict_reasons, **common))
-    if dec.sources == "unavailable" and not dec.stock:
+    r = _RULE_OF_OUTCOME.get(dec.outcome)
+    if r is not None:
+        out.append(make_finding(r, *where, reason=dec.why, **common))
+    if dec.state == "fresh" and dec.unverified_sources:
         out.append(make_finding(SOURCES_UNAVAILABLE, *where, layer=dec.layer, reason=dec.sources_reason, **common))
     return out

@@ -1,7 +1,9 @@
-"""The one decision: may a class's record be trusted, and where may the class run?
+"""What the one decision (:func:`certify.core.decision.decide`) needs, gathered from the layered database.
 
 Every command that uses certification asks :func:`decide` (through a per-run
-:class:`Decisions`): the gate, the merge (placement and task costs), the
+:class:`Decisions`), which reads the class's record from the layers, the
+current versions and the record's sources and hands them to the core's
+decision: the gate, the merge (placement and task costs), the
 coordinator (through the merge), the report, ``db list/show/verify/export``,
 and ``certify library`` when it skips unchanged files.  None decides on its own.
 
@@ -37,15 +39,16 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from certify.core.decision import Decision
+from certify.core.decision import decide as core_decide
 from certify.core.version import __version__
 from element_db.record import sha256_file
 from element_db.store import Database, Found, LayeredDatabase
 
 ANALYZER_VERSION = f"certify-analyzers {__version__}"
-PLACEMENTS = ("kernel", "user", "refused")
 
 
 def policy_version(policy_path: str | None) -> str:
@@ -90,48 +93,6 @@ class Context:
                    os.environ.get("CLICK_SRC") or None, policy_version(None))
 
 
-@dataclass(frozen=True)
-class Decision:
-    """Whether a class's record is trusted (``state``), where the class may run (``placement``), and why."""
-
-    klass: str
-    state: str  # fresh | stale | invalid | missing
-    placement: str  # kernel | user | refused
-    verdict: str | None = None  # the record's verdict, whatever its state (None without a readable record)
-    reason: str = ""  # why it is not fresh
-    layer: str | None = None  # the name of the layer the record comes from ("stock" for the stock database)
-    layer_path: str | None = None  # that layer's directory
-    stock: bool = False  # that layer is the shipped stock database
-    sources: str = "unchecked"  # checked | unavailable | unchecked (the decision stopped before the sources)
-    source_tree: str | None = None  # where the sources were checked
-    sources_reason: str = ""  # why they are unavailable
-    overrides: tuple[str, ...] = ()  # lower layers whose record for the class this one hides
-    record: dict[str, Any] | None = field(default=None, compare=False)
-
-    @property
-    def verdict_reasons(self) -> str:
-        """The record's first reasons for its verdict (what a user is shown for a userspace or reject class)."""
-        if self.record is None:
-            return self.reason
-        return "; ".join(self.record.get("reasons", [])[:2]) or str(self.verdict)
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"class": self.klass, "state": self.state, "placement": self.placement,
-                               "verdict": self.verdict, "layer": self.layer, "layer_path": self.layer_path,
-                               "sources": self.sources}
-        if self.reason:
-            out["reason"] = self.reason
-        elif self.record is not None and self.placement != "kernel":
-            out["reason"] = self.verdict_reasons  # fresh, but not for the kernel: the record's own reasons
-        if self.source_tree:
-            out["source_tree"] = self.source_tree
-        if self.sources_reason:
-            out["sources_reason"] = self.sources_reason
-        if self.overrides:
-            out["overrides"] = list(self.overrides)
-        return out
-
-
 def _candidates(record: Mapping[str, Any], layer: Database, ctx: Context) -> list[str]:
     out: list[str] = []
     if ctx.source_root:
@@ -171,36 +132,21 @@ def check_sources(record: Mapping[str, Any], layer: Database, ctx: Context) -> t
 
 
 def decide(found: Found, ctx: Context) -> Decision:
-    """The decision for one class from what the layers hold for it (see the module docstring)."""
+    """The decision for one class from what the layers hold for it: the core's :func:`certify.core.decision.decide`
+    over this record, the current versions and a check of its sources."""
     st = found.status
     layer = found.layer
-    common: dict[str, Any] = {
-        "layer": layer.name if layer else None,
-        "layer_path": layer.path if layer else None,
-        "stock": bool(layer and layer.is_stock),
-        "overrides": tuple(db.name for db in found.shadowed),
-    }
-    if st.state == "missing" or layer is None:
-        return Decision(st.klass, "missing", "refused", reason=st.reason or "no record", **common)
-    if st.state != "valid" or st.record is None:
-        return Decision(st.klass, "invalid", "refused", reason=st.reason, **common)
     rec = st.record
-    common.update(verdict=rec["verdict"], record=rec)
-    if rec["analyzer_version"] != ctx.analyzer_version:
-        why = f"certified by analyzer {rec['analyzer_version']}, current is {ctx.analyzer_version}"
-        return Decision(st.klass, "stale", "refused", reason=why, **common)
-    current = ctx.stock_policy_version if layer.is_stock and ctx.stock_policy_version else ctx.policy_version
-    if rec["policy_version"] != current:
-        why = f"certified under policy {rec['policy_version'][:19]}, current is {current[:19]}"
-        return Decision(st.klass, "stale", "refused", reason=why, **common)
-    sources, why, tree = check_sources(rec, layer, ctx)
-    common.update(sources=sources, source_tree=tree)
-    if sources == "checked" and why:
-        return Decision(st.klass, "stale", "refused", reason=why, **common)
-    if sources == "unavailable":
-        common["sources_reason"] = why
-    placement = {"kernel": "kernel", "userspace": "user"}.get(rec["verdict"], "refused")
-    return Decision(st.klass, "fresh", placement, **common)
+    current = ctx.stock_policy_version if layer and layer.is_stock and ctx.stock_policy_version else ctx.policy_version
+
+    def sources() -> tuple[str, str, str | None]:
+        assert rec is not None and layer is not None
+        return check_sources(rec, layer, ctx)
+
+    return core_decide(st.klass, "missing" if layer is None else st.state, st.reason, rec,
+                       analyzer_version=ctx.analyzer_version, policy_version=current, check_sources=sources,
+                       layer=layer.name if layer else None, layer_path=layer.path if layer else None,
+                       stock=bool(layer and layer.is_stock), overrides=tuple(db.name for db in found.shadowed))
 
 
 class Decisions:

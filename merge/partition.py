@@ -95,15 +95,15 @@ def place(
             continue
         dec = decisions.get(klass)
         common = {"element": e, "network": name, "klass": klass, "symbol": klass}
-        if dec.state != "fresh":
-            findings.append(make_finding(rules.UNCERTIFIED_ELEMENT, *where, reason=f"{dec.state} record: {dec.reason}",
+        if dec.outcome in ("missing", "stale", "invalid"):
+            findings.append(make_finding(rules.UNCERTIFIED_ELEMENT, *where, reason=f"{dec.state} record: {dec.why}",
                                          **common))
             continue
         if dec.placement == "refused":
-            reason = dec.verdict_reasons if dec.verdict == "reject" else f"not analyzable: {dec.verdict_reasons}"
+            reason = dec.why if dec.outcome == "reject" else f"not analyzable: {dec.why}"
             findings.append(make_finding(rules.REJECTED_ELEMENT, *where, reason=reason, **common))
             continue
-        if dec.sources == "unavailable" and not dec.stock:
+        if dec.unverified_sources:
             findings.append(make_finding(rules.SOURCES_UNAVAILABLE, *where, layer=dec.layer, reason=dec.sources_reason,
                                          **common))
         origin = f" (record from layer {dec.layer})" if not dec.stock else ""

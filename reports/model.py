@@ -16,8 +16,9 @@ from typing import Any
 
 import networkx as nx
 
+from certify.core.decision import Decision
 from certify.core.errors import InputError, Location
-from element_db.decision import Context, Decision, Decisions
+from element_db.decision import Context, Decisions
 from element_db.store import LayeredDatabase
 from merge.lang import load_file
 
