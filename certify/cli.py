@@ -156,6 +156,15 @@ def cmd_gate(args: argparse.Namespace) -> int:
     return EXIT_OK if res.passed else 1
 
 
+# What a record says about its class, as opposed to when, by which versions and from where it was made.
+_PROVENANCE = frozenset({"certified_at", "digest", "analyzer_version", "policy_version", "source_base"})
+
+
+def _content_changes(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """The fields, other than provenance, in which two records of a class differ."""
+    return [f for f in sorted((set(a) | set(b)) - _PROVENANCE) if a.get(f) != b.get(f)]
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from element_db.decision import Decisions
     from element_db.store import Database
@@ -171,10 +180,14 @@ def cmd_db(args: argparse.Namespace) -> int:
                 lines.append(f"+ {k}: {vb}")
             elif b.state == "missing":
                 lines.append(f"- {k}: {va}")
+            elif args.content:
+                changed = _content_changes(a.record or {}, b.record or {})
+                if changed:
+                    lines.append(f"~ {k}: {va} -> {vb} ({', '.join(changed)})")
             elif va != vb or (a.record or {}).get("digest") != (b.record or {}).get("digest"):
                 lines.append(f"~ {k}: {va} -> {vb}")
         _write("".join(line + "\n" for line in lines))
-        return EXIT_OK
+        return 1 if args.content and lines else EXIT_OK
     db = _layers(args, True)
     decisions = Decisions(db, _context(args))
     if args.db_command == "list":
@@ -489,6 +502,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("klass", metavar="CLASS")
     _add_database_options(q, _SOURCES_HELP)
     q = dsub.add_parser("diff", help="what changed between two databases")
+    q.add_argument("--content", action="store_true",
+                   help="compare what records say (verdict, reasons, findings, costs, ports ...), not when or under which "
+                        "versions they were made; exit 1 when any class differs (e.g. a regenerated database against "
+                        "the shipped one)")
     q.add_argument("old", metavar="OLD")
     q.add_argument("new", metavar="NEW")
     pd.set_defaults(func=cmd_db)
