@@ -12,7 +12,9 @@ Pipeline (each step plain data to plain data):
    what its configuration methods reach besides (config time), attach each
    function's hits with the shortest call path from an entry, add file-level
    facts (parse errors, requirements, kernel headers, kernel-only regions);
-4. apply audited suppressions across the file's elements, then decide verdicts.
+4. apply audited suppressions across the file's elements, then decide verdicts;
+5. bound the loops and cost the packet-path methods (:mod:`analyzers.element_bounds`)
+   on the same translation unit: the file is parsed once for its checks and its bounds.
 A crash while attributing one element makes that element ``error``; a crash
 before (discovery, graph) makes every exported element of the file ``error``.
 """
@@ -44,10 +46,10 @@ from analyzers.discovery import (
 from analyzers.frontend import Node, Parsed, ParseOptions, declarations_in, parse, system_include_dirs
 from analyzers.policy import Policy
 from analyzers.report import ElementReport, FileResult
-from analyzers.rules import BY_ID
 from analyzers.suppressions import Suppression, scan_suppressions
-from analyzers.walker import FUNCTION_KINDS, FunctionContext, Hit, Walker, display_name, function_id
-from certify.core.findings import Finding
+from analyzers.walker import FUNCTION_KINDS, FunctionContext, Hit, Walker, display_name, function_id, hit_finding
+from certify.core.findings import Finding, make_finding
+from certify.core.rules import rule
 
 MAX_FUNCTIONS = 5000
 MAX_PARSE_ERRORS = 10
@@ -59,22 +61,12 @@ def _read(path: str) -> str:
 
 
 def own_files(parsed: Parsed) -> list[str]:
-    """The file and the headers beside it that it includes directly."""
-    here = os.path.dirname(parsed.path)
-    out = [parsed.path]
-    for _src, inc in parsed.included:
-        p = os.path.abspath(inc)
-        if os.path.dirname(p) == here and p not in out:
-            out.append(p)
-    return out
+    """The file and the files beside it that it includes directly."""
+    return [parsed.path] + [p for p in parsed.beside(direct=True) if p != parsed.path]
 
 
 def _finding(hit: Hit, element: str, policy: Policy, path: tuple[str, ...] = ()) -> Finding:
-    rule = BY_ID[hit.rule]
-    fields: dict[str, str] = defaultdict(str, symbol=hit.symbol, element=element)
-    fields.update(dict(hit.detail))
-    return Finding(hit.file, hit.line, hit.column, hit.rule, rule.message.format_map(fields), policy.severity(hit.rule),
-                   hit.symbol, element, "", path)
+    return hit_finding(hit, element, policy, path)
 
 
 class Graph:
@@ -101,7 +93,7 @@ class Graph:
             walker.walk_function(ctx)
             self.defs[fid] = d
             self.names[fid] = display_name(d)
-            self.hits[fid] = sorted(set(ctx.hits), key=lambda h: (h.file, h.line, h.column, h.rule))
+            self.hits[fid] = sorted(set(ctx.hits), key=lambda h: (h.file, h.line, h.column, h.rule.id))
             self.layout[fid] = set(ctx.layout)
             self.g.add_node(fid)
             for c in ctx.calls:
@@ -123,11 +115,12 @@ def _reach(g: nx.DiGraph, entries: list[str]) -> dict[str, list[str]]:
 def _file_hits(parsed: Parsed, facts: dict[str, SourceFacts], policy: Policy, opts: ParseOptions) -> list[Hit]:
     hits: list[Hit] = []
     for d in parsed.diagnostics[:MAX_PARSE_ERRORS]:
-        hits.append(Hit("KS001", os.path.abspath(d.file), d.line, d.column, "", (("detail", f"{d.severity}: {d.message}"),)))
+        hits.append(Hit(rule("KS001"), os.path.abspath(d.file), d.line, d.column, "",
+                        (("detail", f"{d.severity}: {d.message}"),)))
     if len(parsed.diagnostics) > MAX_PARSE_ERRORS:
         d = parsed.diagnostics[MAX_PARSE_ERRORS]
         more = len(parsed.diagnostics) - MAX_PARSE_ERRORS
-        hits.append(Hit("KS001", os.path.abspath(d.file), d.line, d.column, "", (("detail", f"and {more} more errors"),)))
+        hits.append(Hit(rule("KS001"), os.path.abspath(d.file), d.line, d.column, "", (("detail", f"and {more} more errors"),)))
     search = list(system_include_dirs()) + list(opts.includes)
     if opts.click_root:
         search.append(os.path.join(opts.click_root, "include"))
@@ -138,12 +131,12 @@ def _file_hits(parsed: Parsed, facts: dict[str, SourceFacts], policy: Policy, op
             if not any(fnmatch.fnmatch(inc.name, p) for p in policy.lists.get("kernel_header_names", [])):
                 continue
             if not any(os.path.exists(os.path.join(d, inc.name)) for d in search):
-                hits.append(Hit("KS305", f.file, inc.line, 1, inc.name))
+                hits.append(Hit(rule("KS305"), f.file, inc.line, 1, inc.name))
         for word, line in f.requires:
             if word in ("linuxmodule", "bsdmodule"):
-                hits.append(Hit("KS306", f.file, line, 1, word))
+                hits.append(Hit(rule("KS306"), f.file, line, 1, word))
             elif word in ("userlevel", "ns"):
-                hits.append(Hit("KS307", f.file, line, 1, word))
+                hits.append(Hit(rule("KS307"), f.file, line, 1, word))
     return hits
 
 
@@ -152,7 +145,7 @@ def _region_hits(region: Region, graph: Graph, extents: list[tuple[str, int, int
 
     A region inside a function that was not walked (unreachable from any element method) gives none."""
     detail = (("first", str(region.first)), ("last", str(region.last)))
-    hit = Hit("KS304", region.file, region.first, 1, f"lines {region.first}-{region.last}", detail)
+    hit = Hit(rule("KS304"), region.file, region.first, 1, f"lines {region.first}-{region.last}", detail)
     inside = [fid for fid, d in graph.defs.items()
               if d.extent[0] == region.file and d.extent[1] <= region.last and d.extent[2] >= region.first]
     if inside:
@@ -176,14 +169,14 @@ def _element_report(name: str, cls: Node, graph: Graph, policy: Policy, file_hit
         if missing or (not targets and not element_default):
             for pred in g.predecessors(node):
                 f, line, col = g.edges[pred, node]["site"]
-                extra[pred].append(Hit("KS405", f, line, col, f"{name}::{method}"))
+                extra[pred].append(Hit(rule("KS405"), f, line, col, f"{name}::{method}"))
     packet = []
     for m in PACKET_METHODS:
         defs, missing = resolve(order, m)
         packet += [function_id(d) for d in defs]
         rep.packet_defs += [(m, d.qualified_name(), d.file, d.line) for d in defs]
         for decl in missing:  # a packet method whose body is in another file: not analyzed here, never kernel
-            f = _finding(Hit("KS303", decl.file, decl.line, decl.column, decl.qualified_name()), name, policy, ())
+            f = _finding(Hit(rule("KS303"), decl.file, decl.line, decl.column, decl.qualified_name()), name, policy, ())
             rep.findings.append(f)
             rep.unresolved.append((f, decl.usr))
     config = [function_id(d) for m in CONFIG_METHODS for d in definitions_named(order, m)]
@@ -196,9 +189,9 @@ def _element_report(name: str, cls: Node, graph: Graph, policy: Policy, file_hit
             for h in graph.hits.get(fid, []) + extra.get(fid, []):
                 # a crash anywhere in the element's code makes the verdict an error
                 f = _finding(h, name, policy, names)
-                (rep.findings if h.rule == "KS002" else sink).append(f)
+                (rep.findings if h.rule.id == "KS002" else sink).append(f)
                 usr = dict(h.detail).get("usr")
-                if usr and sink is rep.findings and h.rule == "KS303":
+                if usr and sink is rep.findings and h.rule.id == "KS303":
                     rep.unresolved.append((f, usr))
     for fid, h in region_hits:
         if fid == "" or fid in on_packet:
@@ -255,9 +248,9 @@ def _apply_suppressions(reports: list[ElementReport], supps: list[Suppression], 
             setattr(rep, attr, kept)
     for s in supps:
         if s.problem:
-            hit = Hit("KS004", s.file, s.line, s.column, ",".join(s.rules), (("detail", s.problem),))
+            hit = Hit(rule("KS004"), s.file, s.line, s.column, ",".join(s.rules), (("detail", s.problem),))
         elif s not in used:
-            hit = Hit("KS003", s.file, s.line, s.column, ",".join(s.rules), (("rule_id", ",".join(s.rules)),))
+            hit = Hit(rule("KS003"), s.file, s.line, s.column, ",".join(s.rules), (("rule_id", ",".join(s.rules)),))
         else:
             continue
         for rep in reports:
@@ -299,7 +292,7 @@ def analyze_file(path: str, opts: ParseOptions, policy: Policy, kernel_mode: boo
     except Exception as e:  # discovery or graph failed: every exported element is an error
         for cls_name, f, line in exports:
             rep = ElementReport(cls_name, f, line)
-            rep.findings.append(_finding(Hit("KS002", f, line, 1, cls_name, (("detail", f"{type(e).__name__}: {e}"),)),
+            rep.findings.append(_finding(Hit(rule("KS002"), f, line, 1, cls_name, (("detail", f"{type(e).__name__}: {e}"),)),
                                          cls_name, policy))
             rep.findings.extend(_finding(h, cls_name, policy) for h in file_hits)
             reports.append(rep)
@@ -310,14 +303,14 @@ def analyze_file(path: str, opts: ParseOptions, policy: Policy, kernel_mode: boo
             try:
                 if cls is None:
                     rep = ElementReport(cls_name, f, line)
-                    rep.findings.append(_finding(Hit("KS005", f, line, 1, cls_name), cls_name, policy))
+                    rep.findings.append(_finding(Hit(rule("KS005"), f, line, 1, cls_name), cls_name, policy))
                     rep.findings.extend(_finding(h, cls_name, policy) for h in file_hits)
                     rep.findings.extend(_finding(h, cls_name, policy) for fid, h in region_hits if fid == "")
                 else:
                     rep = _element_report(cls_name, cls, graph, policy, file_hits, region_hits)
             except Exception as e:
                 rep = ElementReport(cls_name, f, line)
-                rep.findings.append(_finding(Hit("KS002", f, line, 1, cls_name, (("detail", f"{type(e).__name__}: {e}"),)),
+                rep.findings.append(_finding(Hit(rule("KS002"), f, line, 1, cls_name, (("detail", f"{type(e).__name__}: {e}"),)),
                                              cls_name, policy))
             reports.append(rep)
     if not kernel_mode:
@@ -343,15 +336,16 @@ def analyze_file(path: str, opts: ParseOptions, policy: Policy, kernel_mode: boo
         from analyzers.element_bounds import add_bounds
 
         try:
-            add_bounds(result, path, opts, policy)
+            add_bounds(result, parsed, path, opts, policy)  # on this parse: one per file
         except Exception as e:  # the bound analysis failed: bounds unknown, costs unbounded, never a pass
             for rep in reports:
                 rep.notes.append(f"loop bounds not analyzed: {type(e).__name__}: {e}")
                 rep.cost = {m: None for m, _, _, _ in rep.packet_defs}
                 for m, qname, file, line in rep.packet_defs:
-                    rep.findings.append(Finding(file, line, 1, "KS502", f"packet-path method {qname} was not "
-                                                f"bound-analyzed (the bound analysis failed: {type(e).__name__})",
-                                                policy.severity("KS502"), rep.cls, qname))
+                    rep.findings.append(make_finding(
+                        rule("KS502"), file, line, 1, severity=policy.severity("KS502"), variant="method",
+                        method=qname, problem=f"was not bound-analyzed (the bound analysis failed: {type(e).__name__})",
+                        element=rep.cls, symbol=qname))
                 rep.decide(policy)
     result.analysis_seconds = time.perf_counter() - t0
     return result

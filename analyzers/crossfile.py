@@ -21,16 +21,11 @@ import networkx as nx
 from analyzers.analysis import unique_findings
 from analyzers.policy import Policy
 from analyzers.report import ElementReport, FileResult
-from analyzers.rules import BY_ID
-from analyzers.walker import Hit
-from certify.core.findings import Finding
+from analyzers.walker import Hit, hit_finding
+from certify.core.rules import rule
 
-
-def _finding(h: Hit, element: str, policy: Policy, path: tuple[str, ...]) -> Finding:
-    fields: dict[str, str] = defaultdict(str, symbol=h.symbol, element=element)
-    fields.update(dict(h.detail))
-    return Finding(h.file, h.line, h.column, h.rule, BY_ID[h.rule].message.format_map(fields), policy.severity(h.rule),
-                   h.symbol, element, "", path)
+UNRESOLVED_SYMBOL = rule("KS303")
+VIRTUAL_CALL = rule("KS405")
 
 
 def link(results: list[FileResult], policy: Policy) -> None:
@@ -51,7 +46,7 @@ def link(results: list[FileResult], policy: Policy) -> None:
         kept = []
         for hit in hs:
             usr = dict(hit.detail).get("usr", "")
-            if hit.rule == "KS303" and usr in hits and usr != fid:
+            if hit.rule == UNRESOLVED_SYMBOL and usr in hits and usr != fid:  # == : hits cross processes
                 if not g.has_edge(fid, usr):
                     g.add_edge(fid, usr, site=(hit.file, hit.line, hit.column))
             else:
@@ -82,7 +77,7 @@ def _link_element(rep: ElementReport, g: nx.DiGraph, hits: dict[str, list[Hit]],
         if not targets or any(t.startswith("?") and t[1:] not in hits for t in targets):
             for pred in h.predecessors(node):
                 f, line, col = h.edges[pred, node]["site"]
-                extra[pred].append(Hit("KS405", f, line, col, f"{rep.cls}::{method}"))
+                extra[pred].append(Hit(VIRTUAL_CALL, f, line, col, f"{rep.cls}::{method}"))
     current = set(rep.findings)
     for finding, usr in rep.unresolved:
         if finding not in current or usr not in hits:
@@ -92,7 +87,7 @@ def _link_element(rep: ElementReport, g: nx.DiGraph, hits: dict[str, list[Hit]],
         for fid, chain in nx.single_source_shortest_path(h, usr).items():
             path = finding.path + tuple(names[x] for x in chain if x in names)
             for hit in hits.get(fid, []) + extra.get(fid, []):
-                rep.findings.append(_finding(hit, rep.cls, policy, path))
+                rep.findings.append(hit_finding(hit, rep.cls, policy, path))
         rep.notes.append(f"followed {names.get(usr, usr)} into another file of this run")
     rep.findings = unique_findings(rep.findings)
     rep.decide(policy)

@@ -17,10 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from analyzers.checks.router import derives_from_element
+from analyzers.cost.methods import PACKET_METHODS as PACKET_METHODS  # what the checks follow (re-exported)
 from analyzers.frontend import Node, walk_preorder
 
-# selected() is the user-level driver's file-descriptor callback: it runs at packet time too
-PACKET_METHODS = ("push", "pull", "simple_action", "smaction", "run_task", "run_timer", "selected")
 CONFIG_METHODS = ("configure", "initialize", "add_handlers", "cleanup", "take_state", "live_reconfigure",
                   "can_live_reconfigure", "configure_phase")
 INFO_METHODS = ("class_name", "port_count", "processing", "flow_code")

@@ -1,7 +1,8 @@
 """Loop bounds and costs of an element's packet-path methods, for verdicts and records.
 
 Decides what `certify element` and `certify library` add from the loop-bound
-analysis (:mod:`analyzers.bounds`): per element class (by C++ name), the loops
+analysis (:func:`analyzers.bounds.analyze_parsed`, on the translation unit the
+checks parsed and walked: one parse per file): per element class (by C++ name), the loops
 of its own methods, the worst-case cost of each packet-path method (push,
 pull, simple_action, smaction, run_task, run_timer; ``None`` when unbounded),
 and what fills each cost symbol where that is known (``*_length`` of a packet:
@@ -21,31 +22,40 @@ import re
 from typing import Any
 
 from analyzers import apicost
-from analyzers.bounds import BoundsInputError, analyze
-from analyzers.frontend import ParseOptions
+from analyzers.bounds import BoundsInputError, BoundsReport, analyze_parsed, loop_json
+from analyzers.cost.methods import KERNEL_METHODS
+from analyzers.frontend import Parsed, ParseOptions
 from analyzers.policy import Policy
 from analyzers.report import FileResult
-from certify.core.findings import Finding
+from analyzers.symbolfacts import ConfigurationArgument, UnsignedBitField
+from certify.core.findings import make_finding
+from certify.core.rules import rule
 
-PACKET_METHODS = ("push", "pull", "simple_action", "smaction", "run_task", "run_timer")
+PACKET_METHODS = KERNEL_METHODS
 _UNBOUNDED = {"oo", "zoo", "-oo", "nan"}
+_LOOP_KEYS = ("file", "line", "column", "function", "kind", "bound", "bound_symbolic", "status")
 
 
-def element_bounds(path: str, opts: ParseOptions) -> tuple[dict[str, dict[str, Any]], dict[str, str | None]] | None:
+def element_bounds(parsed: Parsed, opts: ParseOptions, path: str | None = None
+                   ) -> tuple[dict[str, dict[str, Any]], dict[str, str | None]] | None:
     """(per C++ class: loops and cost symbols; per qualified function name: its cost, None when unbounded);
-    None when the file could not be bound-analyzed (it does not parse)."""
+    None when the file could not be bound-analyzed (it does not parse).
+
+    ``parsed``: the element file as :func:`analyzers.analysis.analyze_file` parsed it (with ``opts``); ``path``:
+    the file as its loops name it (default: its absolute path)."""
+    shown = parsed.path if path is None else path
     try:
-        doc: dict[str, Any] = dict(analyze([path], opts, own_headers=True).to_json())
+        report: BoundsReport = analyze_parsed(parsed, shown, opts)
     except BoundsInputError:
         return None
     out: dict[str, dict[str, Any]] = {}
     costs: dict[str, str | None] = {}
     declared = apicost.load().symbols
-    with open(path, encoding="utf-8", errors="replace") as f:
+    with open(shown, encoding="utf-8", errors="replace") as f:
         text = f.read()
-    for fn in doc["functions"]:
-        name = str(fn["name"])
-        cost = str(fn["cost"])
+    for fn in report.functions:
+        name = fn.name
+        cost = str(fn.cost)
         unbounded = cost in _UNBOUNDED or "oo" in re.findall(r"[A-Za-z_]\w*", cost)
         costs[name] = None if unbounded else cost
         cls = name.rpartition("::")[0]
@@ -53,23 +63,24 @@ def element_bounds(path: str, opts: ParseOptions) -> tuple[dict[str, dict[str, A
             entry = out.setdefault(cls, {"loops": [], "cost_symbols": {}})
             if not unbounded:
                 for sym in re.findall(r"[A-Za-z_]\w*", cost):
+                    fact = report.symbols.get(sym)
                     if sym.endswith("_length"):
                         entry["cost_symbols"][sym] = "packet_length"
                     elif sym in ("ninputs", "noutputs"):  # Element::ninputs()/noutputs(): the instance's ports
                         entry["cost_symbols"][sym] = sym
                     elif sym in declared:  # a declared API cost's symbol (classifier_words)
                         entry["cost_symbols"][sym] = declared[sym]
-                    elif str(doc.get("symbols", {}).get(sym, "")).startswith("unsigned bit-field of "):
-                        entry["cost_symbols"][sym] = f"max:{2 ** int(str(doc['symbols'][sym]).split()[3]) - 1}"
-                    elif str(doc.get("symbols", {}).get(sym, "")).startswith("configuration argument "):
-                        fill = config_fill(text, sym, str(doc["symbols"][sym]).rsplit(" ", 1)[1])
+                    elif isinstance(fact, UnsignedBitField):
+                        entry["cost_symbols"][sym] = f"max:{2 ** fact.bits - 1}"
+                    elif isinstance(fact, ConfigurationArgument):
+                        fill = config_fill(text, sym, fact.keyword)
                         if fill:
                             entry["cost_symbols"][sym] = fill
-    for lp in doc["loops"]:
-        cls = str(lp.get("function", "")).rpartition("::")[0]
+    for lp in report.loops:
+        cls = lp.function.rpartition("::")[0]
         if cls in out:
-            out[cls]["loops"].append({k: lp.get(k) for k in ("file", "line", "column", "function", "kind", "bound",
-                                                              "bound_symbolic", "status")})
+            loop = loop_json(lp)
+            out[cls]["loops"].append({k: loop[k] for k in _LOOP_KEYS})
     return out, costs
 
 
@@ -90,10 +101,11 @@ def config_fill(text: str, member: str, keyword: str) -> str | None:
     return f"config:{keyword}"
 
 
-def add_bounds(result: FileResult, path: str, opts: ParseOptions, policy: Policy) -> None:
-    """Attach loops and packet-path costs.  KS502 when a packet-path method's work is unbounded, or was not
-    bound-analyzed at all (its body is in another file): such a class is never ``kernel``."""
-    got = element_bounds(path, opts)
+def add_bounds(result: FileResult, parsed: Parsed, path: str, opts: ParseOptions, policy: Policy) -> None:
+    """Attach loops and packet-path costs, from the parse the checks used (``parsed``, of ``path`` with ``opts``).
+    KS502 when a packet-path method's work is unbounded, or was not bound-analyzed at all (its body is in another
+    file): such a class is never ``kernel``."""
+    got = element_bounds(parsed, opts, path)
     per_class, costs = got if got is not None else ({}, {})
     for rep in result.elements:
         if got is None and any(f.rule == "KS001" for f in rep.findings):
@@ -118,7 +130,8 @@ def add_bounds(result: FileResult, path: str, opts: ParseOptions, policy: Policy
                 symbols.update(owner["cost_symbols"])
         rep.cost_symbols = symbols
         for method, qname, file, line, why in problems:
-            rep.findings.append(Finding(str(file), int(line), 1, "KS502", f"packet-path method {qname} {why}",
-                                        policy.severity("KS502"), rep.cls, qname))
+            rep.findings.append(make_finding(rule("KS502"), str(file), int(line), 1, severity=policy.severity("KS502"),
+                                             variant="method", method=qname, problem=why, element=rep.cls,
+                                             symbol=qname))
         if problems:
             rep.decide(policy)

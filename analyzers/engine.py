@@ -26,8 +26,8 @@ from analyzers.crossfile import link
 from analyzers.frontend import ParseOptions
 from analyzers.policy import Policy, load_policy
 from analyzers.report import ElementReport, FileResult
-from analyzers.rules import BY_ID
-from certify.core.findings import Finding
+from certify.core.findings import make_finding
+from certify.core.rules import rule
 
 _STATE: dict[str, Any] = {}
 
@@ -60,16 +60,15 @@ def failed_result(path: str, policy: Policy, detail: str) -> FileResult:
             exports = scan(result.file, f.read()).exports
     except OSError:
         exports = []
-    rule = BY_ID["KS002"]
+    crash = rule("KS002")
     for cls, line in exports:
         rep = ElementReport(cls, result.file, line, source=result.file)
-        rep.findings.append(Finding(result.file, line, 1, "KS002", rule.message.format(detail=detail),
-                                    policy.severity("KS002"), cls, cls))
+        rep.findings.append(make_finding(crash, result.file, line, 1, severity=policy.severity("KS002"), detail=detail,
+                                         symbol=cls, element=cls))
         rep.decide(policy)
         result.elements.append(rep)
     if not exports:
-        result.findings.append(Finding(result.file, 1, 1, "KS002", rule.message.format(detail=detail),
-                                       policy.severity("KS002")))
+        result.findings.append(make_finding(crash, result.file, 1, 1, severity=policy.severity("KS002"), detail=detail))
     return result
 
 

@@ -64,6 +64,16 @@ class ParseOptions:
     extra_args: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Include:
+    """One file the translation unit includes: the including file, the included one (resolved, absolute) and
+    the depth (1: included by the parsed file itself)."""
+
+    source: str
+    path: str
+    depth: int
+
+
 @dataclass
 class Parsed:
     """One parsed file: its root node, diagnostics, and the arguments used."""
@@ -73,7 +83,21 @@ class Parsed:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     root: Node | None = None
     seconds: float = 0.0
-    included: list[tuple[str, str]] = field(default_factory=list)  # (spelled name, resolved path)
+    includes: list[Include] = field(default_factory=list)  # every include, at any depth, in libclang's order
+
+    def beside(self, direct: bool) -> list[str]:
+        """The files the translation unit includes from the parsed file's own directory (absolute, each once,
+        in include order): only those the file includes itself (``direct``), or those included at any depth.
+
+        The one way both analyses choose an element's own files: the checks take the direct includes
+        (:func:`analyzers.analysis.own_files`), the bound analysis the headers among those at any depth (an
+        element's header often includes its base class's header beside it)."""
+        here = os.path.dirname(self.path)
+        out: list[str] = []
+        for inc in self.includes:
+            if (inc.depth == 1 or not direct) and os.path.dirname(inc.path) == here and inc.path not in out:
+                out.append(inc.path)
+        return out
 
 
 @functools.lru_cache(maxsize=1)
@@ -169,8 +193,8 @@ def parse(path: str, opts: ParseOptions, index: ci.Index | None = None) -> Parse
             name = loc.file.name if loc.file else path
             result.diagnostics.append(Diagnostic(name, loc.line, loc.column, _SEVERITY[d.severity], d.spelling))
     for inc in tu.get_includes():
-        if inc.depth == 1 and inc.include is not None:
-            result.included.append((inc.source.name, inc.include.name))
+        if inc.include is not None:
+            result.includes.append(Include(inc.source.name, os.path.abspath(inc.include.name), inc.depth))
     result.root = Node(tu.cursor, tu)
     return result
 

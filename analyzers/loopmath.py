@@ -1,7 +1,7 @@
 """Loop arithmetic: trip counts of normalized counting loops, nest maxima and totals (pure sympy).
 
 What it decides: for a counting loop ``for (v = a; v OP b; v STEP c)`` (the
-extractor in :mod:`analyzers.loops` normalizes ``for``, ``while`` and ``do``
+counter in :mod:`analyzers.loopcount` normalizes ``for``, ``while`` and ``do``
 loops into a :class:`CountingLoop`), the maximum number of iterations per entry
 of the loop, as a sympy expression, with a status:
 
@@ -94,7 +94,7 @@ class CountingLoop:
 class Deferred:
     """A counting loop whose values are symbols the closed forms cannot count (``i += level``, a
     ``!=`` bound not provably reachable, a hazard that depends on a sign): what is needed to count it
-    again once whole-program mode gives the symbols numbers (:func:`analyzers.loops.recount`).
+    again once whole-program mode gives the symbols numbers (:func:`analyzers.loopcount.recount`).
 
     ``cond_step``/``pre``: the update sits in the condition (before the test for ``--v``);
     ``bound_unsigned``: the bound expression's type (None: compared with 0); ``loop_vars``: names

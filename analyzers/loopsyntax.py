@@ -8,7 +8,7 @@ step a statement applies to it (``v++``, ``v += c``, ``v = v * c``, ``v >>= c``,
 ``&v``, non-const reference arguments, non-const method calls on an object),
 how a loop body can be left early, and the C conversion hazards of a
 comparison (narrow counters that wrap, negative signed bounds compared with
-unsigned counters).  :mod:`analyzers.loops` turns these into counts.
+unsigned counters).  :mod:`analyzers.loopcount` turns these into counts.
 """
 
 from __future__ import annotations

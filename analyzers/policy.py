@@ -4,8 +4,11 @@ A policy is YAML or JSON validated by ``policy.schema.json`` (JSON Schema
 2020-12).  The shipped default (``policy_default.yaml``) is always loaded; a
 user policy extends it (lists are added to, maps are updated key by key), so a
 user can trust more API, name more kernel APIs, or move a rule to another
-verdict class.  Name matching is fnmatch over qualified names with template
-arguments dropped (``Vector::push_back``).
+verdict class.  What each rule does by default (its verdict class) is not in
+the policy file: it is the rule's ``effect`` in the one registry
+(:func:`certify.core.rules.default_effects`); a policy's ``verdicts`` change it.
+Name matching is fnmatch over qualified names with template arguments dropped
+(``Vector::push_back``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import jsonschema
 import yaml
 
 from analyzers.rules import BY_ID
+from certify.core.rules import default_effects
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_POLICY = os.path.join(HERE, "policy_default.yaml")
@@ -97,12 +101,12 @@ def _validate(doc: Any, path: str) -> dict[str, Any]:
 
 
 def load_policy(path: str | None = None) -> Policy:
-    """The default policy, extended by ``path`` when given."""
+    """The default policy, extended by ``path`` when given; the verdict classes start from the registry's effects."""
     base = _validate(_read(DEFAULT_POLICY), DEFAULT_POLICY)
     docs = [base]
     if path:
         docs.append(_validate(_read(path), path))
-    verdicts: dict[str, str] = {}
+    verdicts: dict[str, str] = default_effects()
     severities: dict[str, str] = {}
     unsuppressible: set[str] = set()
     lists: dict[str, list[str]] = {}

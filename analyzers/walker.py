@@ -4,10 +4,13 @@ A check is a small class with a ``name``, the ``rules`` it reports, and
 ``visit_<CURSOR_KIND>(node, parents, ctx)`` methods.  :func:`walk_function`
 visits every cursor of one function definition once (lambdas and local classes
 included, since they are part of its text) and calls every check that has a
-method for the cursor's kind.  Checks record :class:`Hit` s (a rule at a place)
-and calls (edges of the call graph) into the :class:`FunctionContext`; they
-never print and never decide verdicts.  An exception in a check is caught, recorded
-as a KS002 hit at the cursor being visited, and the walk goes on with the other checks.
+method for the cursor's kind.  Checks record :class:`Hit` s (a rule, the
+:class:`certify.core.findings.Rule` object of the registry, at a place) and
+calls (edges of the call graph) into the :class:`FunctionContext`; they never
+print and never decide verdicts.  :func:`hit_finding` makes a hit the finding
+of an element, through :func:`certify.core.findings.make_finding`.  An
+exception in a check is caught, recorded as a KS002 hit at the cursor being
+visited, and the walk goes on with the other checks.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from typing import Any, Protocol
 
 from analyzers.frontend import Node
 from analyzers.policy import Policy
+from certify.core.findings import Finding, Rule, make_finding
+from certify.core.rules import rule as registry_rule
+
+CRASH = registry_rule("KS002")
 
 FUNCTION_KINDS = frozenset(
     ("FUNCTION_DECL", "CXX_METHOD", "CONSTRUCTOR", "DESTRUCTOR", "FUNCTION_TEMPLATE", "CONVERSION_FUNCTION")
@@ -33,14 +40,22 @@ JUDGED_BY_NAME = ALLOCA_NAMES | SETJMP_NAMES | MALLOC_NAMES
 
 @dataclass(frozen=True)
 class Hit:
-    """One rule violated at one place, before it is attributed to an element and a call path."""
+    """One rule (the registry's :class:`Rule`) violated at one place, before it is attributed to an element and a
+    call path."""
 
-    rule: str
+    rule: Rule
     file: str
     line: int
     column: int
     symbol: str = ""
     detail: tuple[tuple[str, str], ...] = ()
+
+
+def hit_finding(hit: Hit, element: str, policy: Policy, path: tuple[str, ...] = ()) -> Finding:
+    """The finding of ``hit`` in element class ``element``, reached by the call ``path``; its severity is the
+    policy's for the rule."""
+    return make_finding(hit.rule, hit.file, hit.line, hit.column, severity=policy.severity(hit.rule.id),
+                        symbol=hit.symbol, element=element, path=path, **dict(hit.detail))
 
 
 @dataclass(frozen=True)
@@ -65,7 +80,7 @@ class FunctionContext:
     to_walk: list[Node] = field(default_factory=list)
     layout: set[str] = field(default_factory=set)  # packet layout facts (analyzers.checks.layout)
 
-    def report(self, rule: str, node: Node, symbol: str = "", **detail: Any) -> None:
+    def report(self, rule: Rule, node: Node, symbol: str = "", **detail: Any) -> None:
         self.hits.append(Hit(rule, node.file, node.line, node.column, symbol,
                              tuple(sorted((k, str(v)) for k, v in detail.items()))))
 
@@ -136,7 +151,7 @@ def member_call_object(call: Node) -> tuple[bool, Node | None]:
 
 class Check(Protocol):
     name: str
-    rules: tuple[str, ...]
+    rules: tuple[Rule, ...]  # the rules it reports
 
 
 def _dispatch(checks: list[Any]) -> dict[str, list[tuple[Any, Any]]]:
@@ -166,7 +181,7 @@ class Walker:
                 try:
                     method(node, parents, ctx)
                 except Exception as e:  # a crash in one check: an error for this function, never a pass
-                    ctx.report("KS002", node, check.name, detail=f"{check.name}: {type(e).__name__}: {e}")
+                    ctx.report(CRASH, node, check.name, detail=f"{check.name}: {type(e).__name__}: {e}")
             parents.append(node)
             kids = node.children()
             for k in reversed(kids):

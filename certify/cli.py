@@ -266,17 +266,17 @@ def cmd_rules(args: argparse.Namespace) -> int:
     from certify.catalog import all_rules
 
     for r in all_rules():
-        _write(f"{r.id}  {r.symbol:<24} {r.severity:<8} {r.message}\n")
+        _write(f"{r.id}  {r.symbol:<24} {r.severity:<8} {r.effect:<9} {r.message}\n")
     return EXIT_OK
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from certify.catalog import find_rule
+    from certify.catalog import effect_text, find_rule
 
     r = find_rule(args.rule)
     if r is None:
         raise UsageError(f"certify explain: error: no rule {args.rule!r} (see 'certify rules')")
-    text = f"{r.id} {r.symbol} ({r.severity})\n\n{r.rationale}\n"
+    text = f"{r.id} {r.symbol} ({r.severity})\n\n{r.rationale}\n\nEffect: {effect_text(r)}.\n"
     if r.bad:
         text += f"\nBad:\n    {r.bad}\n"
     if r.good:
@@ -512,7 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sock_default = os.environ.get("CERTIFY_SOCKET", DEFAULT_SOCKET)
     ps = sub.add_parser("serve", help="run the coordinator: the only process that installs the shared Click",
-                        description="Serve install requests on a Unix socket; see README.")
+                        description="Serve install requests on a Unix socket; see docs/coordinator.md.")
     ps.add_argument("--system", required=True, metavar="SYSTEM")
     _add_database_options(ps, _SOURCES_HELP)
     ps.add_argument("--no-certify", action="store_true",

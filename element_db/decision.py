@@ -37,6 +37,7 @@ The placement follows: a fresh ``kernel`` record: ``kernel``; a fresh
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from typing import Any
 
 from certify.core.decision import Decision
 from certify.core.decision import decide as core_decide
+from certify.core.rules import default_effects
 from certify.core.version import __version__
 from element_db.record import sha256_file
 from element_db.store import Database, Found, LayeredDatabase
@@ -52,13 +54,19 @@ ANALYZER_VERSION = f"certify-analyzers {__version__}"
 
 
 def policy_version(policy_path: str | None) -> str:
-    """The version of the analyzer policy: the hash of the shipped policy, the API cost table and ``policy_path``."""
+    """The version of the analyzer policy: the hash of the shipped policy, the API cost table, the registry's
+    default verdict class of every rule (:func:`certify.core.rules.default_effects`, as canonical JSON: changing
+    a rule's effect makes every record stale) and ``policy_path``."""
     from analyzers.apicost import API_COSTS_FILE
     from analyzers.policy import DEFAULT_POLICY
 
     h = hashlib.sha256()
-    for p in [DEFAULT_POLICY, API_COSTS_FILE] + ([policy_path] if policy_path else []):
+    for p in [DEFAULT_POLICY, API_COSTS_FILE]:
         with open(p, "rb") as f:
+            h.update(f.read())
+    h.update(json.dumps(default_effects(), sort_keys=True, separators=(",", ":")).encode())
+    if policy_path:
+        with open(policy_path, "rb") as f:
             h.update(f.read())
     return "sha256:" + h.hexdigest()
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 
@@ -91,7 +92,7 @@ def check_network(
     res = NetworkResult(network, None)
     name = network.name
 
-    def add(rule: rules.Rule, file: str, line: int, col: int, **kw: object) -> None:
+    def add(rule: rules.Rule, file: str, line: int, col: int, **kw: Any) -> None:
         res.findings.append(make_finding(rule, file, line, col, network=name, **kw))
 
     try:

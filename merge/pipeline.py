@@ -15,7 +15,8 @@ Decides the final layout of a certified merge (``certify merge`` unless
    the budget, or whose cost is unbounded or unknown, is forced into its
    network's container and the loop starts again from 1 (a platform element
    cannot move: the merge is refused).  Otherwise every task over the budget
-   gets the Queue + Unqueue cut that best balances it, until all fit.
+   gets the Queue + Unqueue cut that best balances it (:mod:`merge.cuts`), until
+   all fit.
 
 Every step is deterministic; plan.json records every placement, channel,
 split and task cost with the budget.
@@ -35,10 +36,11 @@ from merge import rules
 from merge.channels import unknown_offset_moves
 from merge.checks import NetworkResult
 from merge.combine import Master, merge_networks
+from merge.cuts import best_cut, split_costs
 from merge.partition import Placement, Split, cut, place
 from merge.policy import Policy
 from merge.system import System
-from merge.tasks import INF, CostModel, best_cut, halves, instantiate, load_platform_costs
+from merge.tasks import INF, CostModel, load_platform_costs
 
 MAX_ROUNDS = 64
 
@@ -171,9 +173,7 @@ def _fit(model: CostModel, master: Master, budget: int, records: Mapping[str, Ma
     """Split over-budget tasks with Queue + Unqueue until every task fits.  When no split helps a task, its
     most expensive network element moves to its container (True: the caller starts again); with none, the
     merge is refused (MN303)."""
-    qp = model_cost_of(records, "Queue", "push", system, model.declared)
-    ql = model_cost_of(records, "Queue", "pull", system, model.declared)
-    uq = model_cost_of(records, "Unqueue", "run_task", system, model.declared)
+    split = split_costs(records, system.platform.max_packet_length, model.declared)
     tried: set[tuple[str, float]] = set()
     # a split only shortens the paths of other tasks through the cut edge (they now stop at its queue), so
     # after one only the split task and its new Unqueue need another look
@@ -184,16 +184,14 @@ def _fit(model: CostModel, master: Master, budget: int, records: Mapping[str, Ma
         tc = model.task_cost(pending.pop(0))
         if tc.cost <= budget:
             continue
-        cut_at = best_cut(tc, qp, ql, uq)
+        cut_at = best_cut(tc, split)
         if cut_at is None or (tc.task, tc.cost) in tried:  # no cut, or the last one did not lower this task
             return _give_up(tc, master, budget, forced, out)
         tried.add((tc.task, tc.cost))
-        i, _ = cut_at
-        task_after, new_task = halves(tc, i, qp, ql, uq)
-        record = _insert_split(master, tc, i, len(out.task_splits))
+        record = _insert_split(master, tc, cut_at.index, len(out.task_splits))
         model.platform_nodes = model.platform_nodes | {record["queue"], record["unqueue"]}
-        record.update({"task": tc.task, "cost_before": _fmt(tc.cost), "task_cost_after": _fmt(task_after),
-                       "new_task_cost": _fmt(new_task), "budget": budget})
+        record.update({"task": tc.task, "cost_before": _fmt(tc.cost), "task_cost_after": _fmt(cut_at.halves.task),
+                       "new_task_cost": _fmt(cut_at.halves.new_task), "budget": budget})
         out.task_splits.append(record)
         model.invalidate()
         pending[:0] = [tc.task, record["unqueue"]]
@@ -224,22 +222,6 @@ def _give_up(tc: Any, master: Master, budget: int, forced: dict[str, dict[str, s
     out.findings.append(make_finding(rules.OVER_BUDGET_PLATFORM, d["file"], d["line"], d["column"],
                                      element=tc.task, cost=f"{tc.cost:g}", budget=budget, network=""))
     return False
-
-
-def model_cost_of(records: Mapping[str, Mapping[str, Any]], klass: str, method: str, system: System,
-                  declared: Mapping[str, Mapping[str, Any]] | None = None) -> float:
-    """The cost of a platform-inserted element's ``method`` (the largest known cost if that one is missing): its
-    record's, else its class's declared cost."""
-    value = INF
-    for rec in (records.get(klass), (declared or {}).get(klass)):
-        if rec is None or value != INF:
-            continue
-        costs = rec.get("cost") or {}
-        names = [method] if method in costs else sorted(costs)
-        symbols = rec.get("cost_symbols") or {}
-        if names:
-            value = max(instantiate(costs[m], symbols, "", system.platform.max_packet_length) for m in names)
-    return value
 
 
 def _insert_split(master: Master, tc: Any, i: int, k: int) -> dict[str, Any]:

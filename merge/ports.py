@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import networkx as nx
 
@@ -109,7 +110,7 @@ def check_ports(
         d = g.nodes[n]
         return d.get("file", ""), d.get("line", 0), d.get("column", 0)
 
-    def add(rule: rules.Rule, n: str, **kw: object) -> None:
+    def add(rule: rules.Rule, n: str, **kw: Any) -> None:
         f, line, col = where(n)
         findings.append(make_finding(rule, f, line, col, element=shown(n), network=network, **kw))
 

@@ -26,6 +26,7 @@ import re
 from collections import Counter
 from typing import Any
 
+from analyzers.cost.formula import CostFormula
 from reports.model import NetworkView, ReportData
 from reports.svg import Edge, Node, bars_svg, graph_svg, legend_svg
 
@@ -164,16 +165,16 @@ def _source_excerpt(data: ReportData, file: str, line: int) -> str:
 
 
 def _math(expr: str | None) -> str:
+    """A cost or loop-bound formula as written, as MathML; as code when it is not a formula."""
     if expr is None:
         return "unbounded"
     try:
-        from sympy import mathml
-        from sympy.parsing.sympy_parser import parse_expr
-
-        if not re.fullmatch(r"[A-Za-z0-9_+\-*/(). ,]*", expr):
+        written = CostFormula.parse(expr).written
+        if written is None:
             raise ValueError(expr)
-        e = parse_expr(expr, evaluate=False)
-        return f'<math display="inline">{mathml(e, printer="presentation")}</math>'
+        from sympy import mathml
+
+        return f'<math display="inline">{mathml(written, printer="presentation")}</math>'
     except Exception:
         return f"<code>{_e(expr)}</code>"
 

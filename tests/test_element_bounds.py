@@ -20,7 +20,7 @@ def test_bounded_element_is_kernel_with_its_cost():
 
 
 def test_a_failing_bound_analysis_is_never_kernel(monkeypatch):
-    def boom(path, opts):
+    def boom(parsed, opts, path=None):
         raise RuntimeError("simulated")
 
     monkeypatch.setattr(eb, "element_bounds", boom)
@@ -30,7 +30,82 @@ def test_a_failing_bound_analysis_is_never_kernel(monkeypatch):
 
 
 def test_a_packet_method_the_bound_analysis_never_saw_is_never_kernel(monkeypatch):
-    monkeypatch.setattr(eb, "element_bounds", lambda path, opts: ({}, {}))
+    monkeypatch.setattr(eb, "element_bounds", lambda parsed, opts, path=None: ({}, {}))
     rep = analyze_file(GOOD, OPTS, load_policy()).elements[0]
     assert rep.verdict == "userspace"
-    assert "was not bound-analyzed" in rep.findings[0].message
+    f = rep.findings[0]
+    assert (f.rule, f.line, f.message) == ("KS502", 9, "packet-path method SumBytes::simple_action was not "
+                                           "bound-analyzed (its body is outside this file)")
+    # the finding's element is the class and its symbol the method, as for every other finding (they were swapped)
+    assert (f.element, f.symbol) == ("SumBytes", "SumBytes::simple_action")
+
+
+def test_checks_and_bounds_share_one_parse(monkeypatch):
+    """analyze_file parses the element file once: the bound analysis works on the checks' translation unit."""
+    import clang.cindex as ci
+
+    calls = []
+    parse = ci.Index.parse
+
+    def counted(self, path, *args, **kwargs):
+        calls.append(path)
+        return parse(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(ci.Index, "parse", counted)
+    rep = analyze_file(GOOD, OPTS, load_policy()).elements[0]
+    assert calls == [GOOD]
+    assert rep.cost == {"simple_action": "7*p_length + 12"}
+
+
+def test_the_shared_parse_gives_what_a_parse_of_its_own_gives():
+    """element_bounds on the checks' parse equals a separate certify-bounds analysis of the file with its headers."""
+    from analyzers.bounds import analyze
+    from analyzers.frontend import parse
+
+    owned = os.path.join(HERE, "fixtures", "costs", "owned.cc")
+    per, costs = eb.element_bounds(parse(owned, OPTS), OPTS)
+    alone = analyze([owned], OPTS, own_headers=True)
+    assert costs == {f.name: str(f.cost) for f in alone.functions}
+    assert [lp for c in per.values() for lp in c["loops"]] == [
+        {k: v for k, v in lp.items() if k in eb._LOOP_KEYS} for lp in alone.to_json()["loops"]]
+
+
+def test_symbol_facts_are_typed_and_keep_their_text():
+    from analyzers.bounds import analyze
+    from analyzers.symbolfacts import ConfigurationArgument, PacketLength, UnsignedBitField
+
+    members = analyze([os.path.join(HERE, "fixtures", "bounds", "members.cc")], OPTS)
+    assert members.symbols["_burst"] == ConfigurationArgument("BURST")
+    assert members.symbols["p_length"] == PacketLength()
+    assert members.to_json()["symbols"]["_burst"] == "configuration argument BURST"
+    owned = analyze([os.path.join(HERE, "fixtures", "costs", "owned.cc")], OPTS, own_headers=True)
+    assert owned.symbols["h_hl"] == UnsignedBitField(4)
+    assert owned.to_json()["symbols"]["h_hl"] == "unsigned bit-field of 4 bits"
+
+
+def test_own_files_and_bound_headers_come_from_one_include_list(tmp_path):
+    """The checks take the files beside the element that it includes itself; the bounds also the headers those
+    include beside it (a base class's header); both from Parsed.beside."""
+    from analyzers.analysis import own_files
+    from analyzers.bounds import _own_headers
+    from analyzers.frontend import parse
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "other.hh").write_text("int other();\n")
+    (tmp_path / "base.hh").write_text("int base();\n")
+    (tmp_path / "table.icc").write_text("int table();\n")
+    (tmp_path / "elem.hh").write_text('#include "base.hh"\n#include "sub/other.hh"\nint elem();\n')
+    (tmp_path / "elem.cc").write_text('#include "elem.hh"\n#include "table.icc"\nint f() { return 0; }\n')
+    parsed = parse(str(tmp_path / "elem.cc"), OPTS)
+    assert parsed.beside(direct=True) == [str(tmp_path / "elem.hh"), str(tmp_path / "table.icc")]
+    assert own_files(parsed) == [str(tmp_path / n) for n in ("elem.cc", "elem.hh", "table.icc")]
+    assert _own_headers(parsed) == [str(tmp_path / "base.hh"), str(tmp_path / "elem.hh")]
+
+
+def test_an_element_file_named_dot_c_is_bound_on_the_cpp_parse_its_checks_use(tmp_path):
+    """Element files are C++ whatever their suffix (certify element parses them so): the bounds come from that
+    parse.  (A separate bound analysis parsed a .c file as C, failed on the class, and left the methods unbounded.)"""
+    path = tmp_path / "good.c"
+    path.write_text(open(GOOD, encoding="utf-8").read())
+    rep = analyze_file(str(path), OPTS, load_policy()).elements[0]
+    assert rep.verdict == "kernel" and rep.cost == {"simple_action": "7*p_length + 12"}

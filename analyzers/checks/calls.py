@@ -20,6 +20,11 @@ from __future__ import annotations
 
 from analyzers.frontend import Node
 from analyzers.walker import FUNCTION_KINDS, WRAPPERS, FunctionContext, is_this, member_call_object, unwrap
+from certify.core.rules import rule
+
+UNRESOLVED_SYMBOL = rule("KS303")
+INDIRECT_CALL = rule("KS404")
+VIRTUAL_CALL = rule("KS405")
 
 _VALUE_DECLS = frozenset(("VAR_DECL", "FIELD_DECL", "PARM_DECL"))
 _INDIRECT_CALLEES = frozenset(("MEMBER_REF_EXPR", "ARRAY_SUBSCRIPT_EXPR", "BINARY_OPERATOR", "UNARY_OPERATOR",
@@ -47,7 +52,7 @@ def _qualified_call(call: Node) -> bool:
 
 class CallCheck:
     name = "calls"
-    rules = ("KS303", "KS404", "KS405")
+    rules = (UNRESOLVED_SYMBOL, INDIRECT_CALL, VIRTUAL_CALL)
 
     def _to(self, decl: Node, node: Node, ctx: FunctionContext, depth: int = 0) -> None:
         if ctx.tracked_elsewhere(decl):
@@ -60,7 +65,7 @@ class CallCheck:
         elif defn is not None:
             ctx.follow(defn, node)
         else:
-            ctx.report("KS303", node, decl.qualified_name(), usr=decl.usr)  # may be linked to another file later
+            ctx.report(UNRESOLVED_SYMBOL, node, decl.qualified_name(), usr=decl.usr)  # may be linked to another file later
 
     def _members(self, decl: Node, node: Node, ctx: FunctionContext, depth: int) -> None:
         """An implicit constructor or destructor runs those of the bases and members: follow them all."""
@@ -106,14 +111,14 @@ class CallCheck:
             if callee.kind in ("TYPE_REF", "TEMPLATE_REF", "NAMESPACE_REF"):
                 return  # T(): value-initialization of a type with a trivial constructor
             if callee.type.is_function_pointer() or callee.kind in _INDIRECT_CALLEES:
-                ctx.report("KS404", node, " ".join(callee.tokens()[:6]))
+                ctx.report(INDIRECT_CALL, node, " ".join(callee.tokens()[:6]))
             elif len(kids) == 1 and callee.type.canonical.spelling == node.type.canonical.spelling:
                 return  # an implicit copy or move construction: no code of the element's runs
             else:
-                ctx.report("KS303", node, node.spelling or " ".join(callee.tokens()[:6]))
+                ctx.report(UNRESOLVED_SYMBOL, node, node.spelling or " ".join(callee.tokens()[:6]))
             return
         if decl.kind in _VALUE_DECLS:
-            ctx.report("KS404", node, decl.spelling)
+            ctx.report(INDIRECT_CALL, node, decl.spelling)
             return
         if decl.kind not in FUNCTION_KINDS:
             return
@@ -128,7 +133,7 @@ class CallCheck:
                 return
             cls = decl.semantic_parent
             if cls is None or not cls.is_final():
-                ctx.report("KS405", node, decl.qualified_name())
+                ctx.report(VIRTUAL_CALL, node, decl.qualified_name())
                 return
         self._to(decl, node, ctx)
 

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 from analyzers.frontend import Node
 from analyzers.walker import FunctionContext
+from certify.core.rules import rule
+
+KERNEL_SYMBOL = rule("KS301")
+EXTERN_C = rule("KS302")
 
 
 class KernelCheck:
     name = "kernel"
-    rules = ("KS301", "KS302")
+    rules = (KERNEL_SYMBOL, EXTERN_C)
 
     def visit_DECL_REF_EXPR(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
         decl = node.referenced
@@ -27,6 +31,6 @@ class KernelCheck:
             "TRANSLATION_UNIT", "NAMESPACE", "LINKAGE_SPEC", "UNEXPOSED_DECL"):
             return
         if ctx.policy.matches("kernel_apis", decl.spelling) or ctx.in_kernel_header(decl):
-            ctx.report("KS301", node, decl.spelling)
+            ctx.report(KERNEL_SYMBOL, node, decl.spelling)
         elif decl.is_extern_c() and decl.file in ctx.own_files:
-            ctx.report("KS302", node, decl.spelling)
+            ctx.report(EXTERN_C, node, decl.spelling)

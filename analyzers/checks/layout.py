@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from analyzers.frontend import Node
 from analyzers.walker import FunctionContext
+from certify.core.findings import Rule
 
 PACKET_CLASSES = frozenset(("Packet", "WritablePacket"))
 MOVES = frozenset(("push", "pull", "nonunique_push", "nonunique_pull", "push_mac_header", "shift_data",
@@ -29,7 +30,7 @@ FACTS = ("moves_data", "sets_network_header", "reads_network_header", "makes_pac
 
 class LayoutCheck:
     name = "layout"
-    rules: tuple[str, ...] = ()
+    rules: tuple[Rule, ...] = ()
 
     def visit_CALL_EXPR(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
         decl = node.referenced

@@ -13,6 +13,11 @@ from __future__ import annotations
 
 from analyzers.frontend import Node
 from analyzers.walker import FunctionContext, is_this, member_call_object, unwrap
+from certify.core.rules import rule
+
+ROUTER_ACCESS = rule("KS201")
+ELEMENT_ACCESS = rule("KS202")
+HANDLER_ACCESS = rule("KS203")
 
 _CLASS_KINDS = frozenset(("CLASS_DECL", "STRUCT_DECL", "CLASS_TEMPLATE"))
 
@@ -49,13 +54,13 @@ def _derives(cls: Node, depth: int) -> bool:
 
 class RouterCheck:
     name = "router"
-    rules = ("KS201", "KS202", "KS203")
+    rules = (ROUTER_ACCESS, ELEMENT_ACCESS, HANDLER_ACCESS)
 
     def _by_list(self, node: Node, decl: Node, ctx: FunctionContext) -> bool:
         qn = decl.qualified_name()
-        for lst, rule in (("router_api", "KS201"), ("element_api", "KS202"), ("handler_api", "KS203")):
+        for lst, r in (("router_api", ROUTER_ACCESS), ("element_api", ELEMENT_ACCESS), ("handler_api", HANDLER_ACCESS)):
             if ctx.policy.matches(lst, qn):
-                ctx.report(rule, node, qn)
+                ctx.report(r, node, qn)
                 return True
         return False
 
@@ -69,7 +74,7 @@ class RouterCheck:
         if decl.kind == "CXX_METHOD" and is_member and not is_this(obj) and not decl.is_static_method():
             assert obj is not None
             if derives_from_element(decl.semantic_parent) or derives_from_element(unwrap(obj).type.declaration()):
-                ctx.report("KS202", node, decl.qualified_name())
+                ctx.report(ELEMENT_ACCESS, node, decl.qualified_name())
 
     def visit_DECL_REF_EXPR(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
         decl = node.referenced

@@ -15,6 +15,12 @@ from __future__ import annotations
 
 from analyzers.frontend import Node, walk_preorder
 from analyzers.walker import FUNCTION_KINDS, FunctionContext
+from certify.core.rules import rule
+
+GLOBAL_WRITE = rule("KS101")
+GLOBAL_READ = rule("KS102")
+STATIC_LOCAL = rule("KS103")
+CONST_CAST_GLOBAL = rule("KS104")
 
 _ASSIGN_OPS = frozenset(("=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="))
 _SCOPES = frozenset(("TRANSLATION_UNIT", "NAMESPACE", "LINKAGE_SPEC", "UNEXPOSED_DECL"))
@@ -72,16 +78,16 @@ def is_write(node: Node, parents: list[Node]) -> bool:
 
 class StateCheck:
     name = "state"
-    rules = ("KS101", "KS102", "KS103", "KS104")
+    rules = (GLOBAL_WRITE, GLOBAL_READ, STATIC_LOCAL, CONST_CAST_GLOBAL)
 
     def _ref(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
         var = node.referenced
         if var is None or not is_mutable_global(var) or global_kind(var) == "static-local":
             return
         if is_write(node, parents):
-            ctx.report("KS101", node, var.qualified_name())
+            ctx.report(GLOBAL_WRITE, node, var.qualified_name())
         else:
-            ctx.report("KS102", node, var.qualified_name())
+            ctx.report(GLOBAL_READ, node, var.qualified_name())
 
     def visit_DECL_REF_EXPR(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
         self._ref(node, parents, ctx)
@@ -91,12 +97,12 @@ class StateCheck:
 
     def visit_VAR_DECL(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
         if global_kind(node) == "static-local" and not node.type.is_const():
-            ctx.report("KS103", node, node.qualified_name())
+            ctx.report(STATIC_LOCAL, node, node.qualified_name())
 
     def visit_CXX_CONST_CAST_EXPR(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
         for n in walk_preorder(node):
             if n.kind == "DECL_REF_EXPR":
                 var = n.referenced
                 if var is not None and global_kind(var):
-                    ctx.report("KS104", node, var.qualified_name())
+                    ctx.report(CONST_CAST_GLOBAL, node, var.qualified_name())
                     return

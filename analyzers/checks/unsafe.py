@@ -15,6 +15,16 @@ from __future__ import annotations
 
 from analyzers.frontend import Node
 from analyzers.walker import ALLOCA_NAMES, MALLOC_NAMES, SETJMP_NAMES, FunctionContext, unwrap
+from certify.core.rules import rule
+
+INLINE_ASM = rule("KS401")
+INT_TO_POINTER = rule("KS402")
+REINTERPRET_CAST = rule("KS403")
+STACK_ALLOCATION = rule("KS406")
+NON_LOCAL_JUMP = rule("KS407")
+EXCEPTION = rule("KS408")
+DYNAMIC_ALLOCATION = rule("KS409")
+GOTO = rule("KS410")
 
 _ALLOCA = ALLOCA_NAMES
 _SETJMP = SETJMP_NAMES
@@ -36,10 +46,10 @@ def _is_null_constant(expr: Node) -> bool:
 
 class UnsafeCheck:
     name = "unsafe"
-    rules = ("KS401", "KS402", "KS403", "KS406", "KS407", "KS408", "KS409", "KS410")
+    rules = (INLINE_ASM, INT_TO_POINTER, REINTERPRET_CAST, STACK_ALLOCATION, NON_LOCAL_JUMP, EXCEPTION, DYNAMIC_ALLOCATION, GOTO)
 
     def visit_ASM_STMT(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
-        ctx.report("KS401", node, "asm")
+        ctx.report(INLINE_ASM, node, "asm")
 
     visit_MS_ASM_STMT = visit_ASM_STMT
 
@@ -48,7 +58,7 @@ class UnsafeCheck:
         if op is None or not node.type.is_pointer():
             return False
         if op.type.is_integer() and not _is_null_constant(op):
-            ctx.report("KS402", node, node.type.spelling)
+            ctx.report(INT_TO_POINTER, node, node.type.spelling)
             return True
         return False
 
@@ -66,35 +76,35 @@ class UnsafeCheck:
         toks = node.tokens()
         to_reference = ">" in toks and "&" in toks[: toks.index(">")]  # an expression's type is never a reference
         if (node.type.is_pointer() and not op.type.points_to_bytes()) or to_reference:
-            ctx.report("KS403", node, node.type.spelling)
+            ctx.report(REINTERPRET_CAST, node, node.type.spelling)
 
     def visit_CALL_EXPR(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
         decl = node.referenced
         name = decl.spelling if decl is not None else node.spelling
         if name in _ALLOCA:
-            ctx.report("KS406", node, name)
+            ctx.report(STACK_ALLOCATION, node, name)
         elif name in _SETJMP:
-            ctx.report("KS407", node, name)
+            ctx.report(NON_LOCAL_JUMP, node, name)
         elif name in _MALLOC and (decl is None or decl.kind == "FUNCTION_DECL"):
-            ctx.report("KS409", node, name)
+            ctx.report(DYNAMIC_ALLOCATION, node, name)
 
     def visit_VAR_DECL(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
         if node.type.is_variable_array():
-            ctx.report("KS406", node, node.spelling)
+            ctx.report(STACK_ALLOCATION, node, node.spelling)
 
     def visit_CXX_THROW_EXPR(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
-        ctx.report("KS408", node, "throw")
+        ctx.report(EXCEPTION, node, "throw")
 
     def visit_CXX_TRY_STMT(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
-        ctx.report("KS408", node, "try")
+        ctx.report(EXCEPTION, node, "try")
 
     def visit_CXX_NEW_EXPR(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
-        ctx.report("KS409", node, "new")
+        ctx.report(DYNAMIC_ALLOCATION, node, "new")
 
     def visit_CXX_DELETE_EXPR(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
-        ctx.report("KS409", node, "delete")
+        ctx.report(DYNAMIC_ALLOCATION, node, "delete")
 
     def visit_GOTO_STMT(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
-        ctx.report("KS410", node, "goto")
+        ctx.report(GOTO, node, "goto")
 
     visit_INDIRECT_GOTO_STMT = visit_GOTO_STMT

@@ -25,7 +25,10 @@ EFFECTS = ("reject", "userspace", "error", "none", "refuse", "move")
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule, declared once in :mod:`certify.core.rules`."""
+    """A rule, declared once in :mod:`certify.core.rules`.
+
+    ``variants`` are other message templates of the same rule, by name, for findings of one rule that read
+    differently (KS502 on a loop and on a whole packet-path method): every message text is declared here too."""
 
     id: str
     symbol: str  # its name, e.g. global-write
@@ -35,12 +38,20 @@ class Rule:
     rationale: str  # why it exists: the help text of `certify explain`, SARIF and the reports
     bad: str = ""
     good: str = ""
+    variants: tuple[tuple[str, str], ...] = ()  # (name, message template)
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"rule {self.id}: unknown severity {self.severity!r}")
         if self.effect not in EFFECTS:
             raise ValueError(f"rule {self.id}: unknown effect {self.effect!r}")
+
+    def template(self, variant: str | None = None) -> str:
+        """The message template, or the named variant's (KeyError for a variant the rule does not declare)."""
+        return self.message if variant is None else dict(self.variants)[variant]
+
+    def __str__(self) -> str:
+        return self.id
 
 
 @dataclass(frozen=True, order=True)
@@ -81,11 +92,18 @@ class Finding:
         return f"{position(self.file, self.line, self.column)}: {self.rule}: {self.message}{sym}"
 
 
-def make_finding(rule: Rule, file: str, line: int, column: int, **fields: Any) -> Finding:
-    """A finding of ``rule``; the message is the rule's template filled from ``fields``."""
-    values = {k: v for k, v in fields.items() if k not in ("symbol", "element", "network", "path", "confidence")}
-    message = rule.message.format(**values, **{k: fields.get(k, "") for k in ("symbol", "element", "network")})
-    kept = {k: fields[k] for k in ("symbol", "element", "network", "path", "confidence") if k in fields}
+_OWN = ("symbol", "element", "network", "path", "confidence")  # fields of the finding, not only of its message
+
+
+def make_finding(rule: Rule, file: str, line: int, column: int, *, severity: str | None = None,
+                 variant: str | None = None, **fields: Any) -> Finding:
+    """The one way a :class:`Finding` is built: a finding of ``rule`` at ``file:line:column``, its message the
+    rule's template filled from ``fields`` (``symbol``, ``element``, ``network``, ``path`` and ``confidence`` are
+    also the finding's own fields), or the rule's named ``variant`` template.  ``severity`` is the rule's unless
+    given (an analyzer policy may change it)."""
+    values = {k: v for k, v in fields.items() if k not in _OWN}
+    message = rule.template(variant).format(**values, **{k: fields.get(k, "") for k in ("symbol", "element", "network")})
+    kept = {k: fields[k] for k in _OWN if k in fields}
     if "path" in kept:
         kept["path"] = tuple(kept["path"])
-    return Finding(file, line, column, rule.id, message, rule.severity, **kept)
+    return Finding(file, line, column, rule.id, message, severity or rule.severity, **kept)

@@ -337,6 +337,8 @@ KS_RULES: tuple[Rule, ...] = (
         rationale="A loop without a bound can run forever inside the shared kernel, delaying every other network.",
         bad="while (p) p = p->next;",
         good="for (int i = 0; i < _n; i++) ...",
+        # a whole packet-path method: its cost has no bound, or was not bound-analyzed at all
+        variants=(("method", "packet-path method {method} {problem}"),),
     ),
 )
 
