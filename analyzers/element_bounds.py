@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import sympy
+
 from analyzers import apicost
 from analyzers.bounds import BoundsInputError, BoundsReport, analyze_parsed, loop_json
 from analyzers.cost.methods import KERNEL_METHODS
@@ -32,7 +34,7 @@ from certify.core.findings import make_finding
 from certify.core.rules import rule
 
 PACKET_METHODS = KERNEL_METHODS
-_UNBOUNDED = {"oo", "zoo", "-oo", "nan"}
+_UNBOUNDED = (sympy.oo, -sympy.oo, sympy.zoo, sympy.nan)
 _LOOP_KEYS = ("file", "line", "column", "function", "kind", "bound", "bound_symbolic", "status")
 
 
@@ -56,13 +58,13 @@ def element_bounds(parsed: Parsed, opts: ParseOptions, path: str | None = None
     for fn in report.functions:
         name = fn.name
         cost = str(fn.cost)
-        unbounded = cost in _UNBOUNDED or "oo" in re.findall(r"[A-Za-z_]\w*", cost)
+        unbounded = fn.cost.has(*_UNBOUNDED)  # the analyzer's own expression: nothing to parse back
         costs[name] = None if unbounded else cost
         cls = name.rpartition("::")[0]
         if cls:
             entry = out.setdefault(cls, {"loops": [], "cost_symbols": {}})
             if not unbounded:
-                for sym in re.findall(r"[A-Za-z_]\w*", cost):
+                for sym in sorted(str(x) for x in fn.cost.free_symbols):
                     fact = report.symbols.get(sym)
                     if sym.endswith("_length"):
                         entry["cost_symbols"][sym] = "packet_length"
