@@ -25,6 +25,7 @@ import sympy
 
 from analyzers import apicost
 from analyzers.bounds import BoundsInputError, BoundsReport, analyze_parsed, loop_json
+from analyzers.cost.fills import ConfigSetting, Maximum, PacketLength, PortCount
 from analyzers.cost.methods import KERNEL_METHODS
 from analyzers.frontend import Parsed, ParseOptions
 from analyzers.policy import Policy
@@ -67,13 +68,13 @@ def element_bounds(parsed: Parsed, opts: ParseOptions, path: str | None = None
                 for sym in sorted(str(x) for x in fn.cost.free_symbols):
                     fact = report.symbols.get(sym)
                     if sym.endswith("_length"):
-                        entry["cost_symbols"][sym] = "packet_length"
+                        entry["cost_symbols"][sym] = PacketLength().spec
                     elif sym in ("ninputs", "noutputs"):  # Element::ninputs()/noutputs(): the instance's ports
-                        entry["cost_symbols"][sym] = sym
+                        entry["cost_symbols"][sym] = PortCount(outputs=sym == "noutputs").spec
                     elif sym in declared:  # a declared API cost's symbol (classifier_words)
                         entry["cost_symbols"][sym] = declared[sym]
                     elif isinstance(fact, UnsignedBitField):
-                        entry["cost_symbols"][sym] = f"max:{2 ** fact.bits - 1}"
+                        entry["cost_symbols"][sym] = Maximum(2 ** fact.bits - 1).spec
                     elif isinstance(fact, ConfigurationArgument):
                         fill = config_fill(text, sym, fact.keyword)
                         if fill:
@@ -90,7 +91,8 @@ _POSITIONAL_READ = re.compile(r'\.read_m?p(?:_with)?\s*\(\s*"([A-Z][A-Z0-9_]*)"'
 
 
 def config_fill(text: str, member: str, keyword: str) -> str | None:
-    """What fills a member read from configuration argument ``keyword``: ``config:KEYWORD@N`` (N: its position
+    """What fills a member read from configuration argument ``keyword`` (as the record stores a
+    :class:`~analyzers.cost.fills.ConfigSetting`): ``config:KEYWORD@N`` (N: its position
     among the positional reads of the one Args chain) or ``config:KEYWORD``; None when the file assigns the member
     anywhere else (a text check, conservative: an initialize() that clamps or rescales it would make the
     configured value the wrong one)."""
@@ -99,8 +101,8 @@ def config_fill(text: str, member: str, keyword: str) -> str | None:
         return None
     keywords = _POSITIONAL_READ.findall(text)
     if text.count("Args(") == 1 and keywords.count(keyword) == 1:
-        return f"config:{keyword}@{keywords.index(keyword)}"
-    return f"config:{keyword}"
+        return ConfigSetting(keyword, keywords.index(keyword)).spec
+    return ConfigSetting(keyword).spec
 
 
 def add_bounds(result: FileResult, parsed: Parsed, path: str, opts: ParseOptions, policy: Policy) -> None:
