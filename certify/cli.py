@@ -49,7 +49,16 @@ def _err(line: str) -> None:
 def cmd_parse(args: argparse.Namespace) -> int:
     from merge.lang import load_file, load_text, to_json, unparse
     from merge.lang.frontend import decode
+    from merge.lang.limits import Limits
 
+    chosen: dict[str, int] = {}
+    for item in args.limit:
+        name, _, value = item.partition("=")
+        if name not in Limits.names() or not value.isdigit() or int(value) < 1:
+            raise UsageError(f"certify parse: error: --limit {item}: expected NAME=N with N >= 1 and NAME one of "
+                             + ", ".join(Limits.names()))
+        chosen[name] = int(value)
+    limits = Limits(**chosen)
     results = []
     sources: list[tuple[str, str | None]] = []
     for expr in args.expression or []:
@@ -60,9 +69,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
         raise UsageError("certify parse: error: no configuration given (a file, '-' for stdin, or -e EXPR)")
     for name, text in sources:
         if text is None:
-            parsed = load_file(name, flatten=args.flatten, expand_vars=args.expand_vars)
+            parsed = load_file(name, flatten=args.flatten, expand_vars=args.expand_vars, limits=limits)
         else:
-            parsed = load_text(text, name, flatten=args.flatten, expand_vars=args.expand_vars)
+            parsed = load_text(text, name, flatten=args.flatten, expand_vars=args.expand_vars, limits=limits)
         for w in parsed.warnings:
             _err(str(w))
         results.append((name, parsed.graph))
@@ -434,6 +443,10 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--flatten", action="store_true", help="expand compound elements (as click-flatten)")
     pp.add_argument("--expand-vars", action="store_true", help="with --flatten, substitute global define()d variables")
     pp.add_argument("--json", action="store_true", help="print the graph as JSON")
+    pp.add_argument("--limit", action="append", metavar="NAME=N", default=[],
+                    help="raise or lower one of the limits on what a configuration may expand to "
+                         "(max_elements, max_connections, max_depth, max_compound_instances, max_config_bytes, "
+                         "max_define_bytes; the defaults are the network policy's); repeatable")
     pp.set_defaults(func=cmd_parse)
 
     from certify.bounds_cmd import add_parser as add_bounds_parser

@@ -4,7 +4,10 @@ Decides, for one network, from its own configuration file:
 
 * it reads no file but itself: ``require(library ...)`` is refused before
   anything is read (MN104); ``require(package ...)`` would load code (MN105);
-* it parses and flattens exactly as Click would (MN100, with Click's error);
+* it parses and flattens exactly as Click would (MN100, with Click's error),
+  within the policy's ``limits``, checked while it is expanded: its size
+  (MN113), elements (MN109), connections (MN110), compound nesting depth
+  (MN111) and instances (MN112), and variable expansion (MN114);
 * every device element (FromDevice, PollDevice, ToDevice: the policy's
   ``device_classes``) names a device assigned to the network (MN101, MN108),
   and no device is read twice (MN107);
@@ -33,6 +36,7 @@ from merge.lang import ast
 from merge.lang import confparse as cp
 from merge.lang.errors import ClickError, Diagnostic
 from merge.lang.frontend import build_graph, parse_file
+from merge.lang.limits import LimitError
 from merge.policy import Policy
 from merge.ports import check_ports
 from merge.system import Network
@@ -95,11 +99,15 @@ def check_network(
     def add(rule: rules.Rule, file: str, line: int, col: int, **kw: Any) -> None:
         res.findings.append(make_finding(rule, file, line, col, network=name, **kw))
 
-    try:
-        cfg = parse_file(network.config, res.warnings)
-    except ClickError as e:
-        add(rules.PARSE_ERROR, e.location.file, e.location.line, e.location.column, detail=e.message)
+    def refused(e: ClickError) -> NetworkResult:
+        rule = rules.LIMIT_RULES[e.limit] if isinstance(e, LimitError) else rules.PARSE_ERROR
+        add(rule, e.location.file, e.location.line, e.location.column, detail=e.message)
         return res
+
+    try:
+        cfg = parse_file(network.config, res.warnings, policy.limits)
+    except ClickError as e:
+        return refused(e)
     blocked = False
     for req in _requires(cfg.statements):
         for arg in cp.argvec(req.config):
@@ -115,10 +123,9 @@ def check_network(
     if blocked:
         return res
     try:
-        parsed = build_graph(cfg, True, True, known_classes, res.warnings)
+        parsed = build_graph(cfg, True, True, known_classes, res.warnings, policy.limits)
     except ClickError as e:
-        add(rules.PARSE_ERROR, e.location.file, e.location.line, e.location.column, detail=e.message)
-        return res
+        return refused(e)
     g = parsed.graph
     res.graph = g
     readers: dict[str, list[str]] = {}

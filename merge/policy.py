@@ -1,7 +1,10 @@
 """The network policy: which classes a virtual network may not use, which classes
 name devices, which run tasks, how many packets a task handles per run, and
 whether the shipped stock database is the bottom layer of the certified-element
-database (``stock_database``; ``--no-stock`` turns it off too).
+database (``stock_database``; ``--no-stock`` turns it off too), and the limits on
+what one network's configuration may expand to (``limits``: the fields of
+:class:`merge.lang.limits.Limits`, each checked while the configuration is
+expanded; a user file's entries replace the default's one by one).
 
 The shipped default is ``merge/data/network_policy.yaml``; a user file of the
 same shape extends it (its entries are added, or replace the default's).  Both
@@ -19,6 +22,7 @@ import jsonschema
 import yaml
 
 from merge.lang.errors import ClickError, Location
+from merge.lang.limits import DEFAULT_LIMITS, Limits
 
 DEFAULT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "network_policy.yaml")
 
@@ -36,6 +40,11 @@ SCHEMA: dict[str, Any] = {
         "forbidden_classes": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
         "task_classes": {"type": "array", "items": {"type": "string"}},
         "stock_database": {"type": "boolean"},
+        "limits": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {name: {"type": "integer", "minimum": 1} for name in Limits.names()},
+        },
         "task_bursts": {
             "type": "object",
             "additionalProperties": {
@@ -60,6 +69,7 @@ class Policy:
     task_classes: frozenset[str] = frozenset()
     task_bursts: dict[str, dict[str, Any]] = field(default_factory=dict)  # class -> packets per task run
     stock_database: bool = True  # the shipped stock records are the bottom database layer
+    limits: Limits = DEFAULT_LIMITS  # what one network's configuration may expand to
 
 
 def _read(path: str) -> dict[str, Any]:
@@ -88,10 +98,12 @@ def load_policy(extra: str | None = None) -> Policy:
     tasks: set[str] = set()
     bursts: dict[str, dict[str, Any]] = {}
     stock = True
+    limits: dict[str, int] = {}
     for d in docs:
         devices.update(d.get("device_classes", {}))
         forbidden.update(d.get("forbidden_classes", {}))
         tasks.update(d.get("task_classes", []))
         bursts.update(d.get("task_bursts", {}))
         stock = bool(d.get("stock_database", stock))
-    return Policy(devices, forbidden, frozenset(tasks), bursts, stock)
+        limits.update(d.get("limits", {}))
+    return Policy(devices, forbidden, frozenset(tasks), bursts, stock, Limits(**limits))

@@ -17,6 +17,12 @@ REQUIRE_PACKAGE = rule("MN105")
 RESERVED_NAME = rule("MN106")
 DEVICE_READ_TWICE = rule("MN107")
 BAD_DEVICE_ARGUMENT = rule("MN108")
+TOO_MANY_ELEMENTS = rule("MN109")
+TOO_MANY_CONNECTIONS = rule("MN110")
+COMPOUND_TOO_DEEP = rule("MN111")
+TOO_MANY_INSTANCES = rule("MN112")
+CONFIG_TOO_LARGE = rule("MN113")
+EXPANSION_TOO_LARGE = rule("MN114")
 PORT_COUNT = rule("MN201")
 UNCONNECTED_PORT = rule("MN202")
 PUSH_PULL = rule("MN203")
@@ -27,6 +33,16 @@ REJECTED_ELEMENT = rule("MN302")
 OVER_BUDGET_PLATFORM = rule("MN303")
 MOVED_TO_USER = rule("MN304")
 SOURCES_UNAVAILABLE = rule("MN305")
+
+# the network policy's limits (merge.lang.limits.Limits field names) and the rule a crossing is reported as
+LIMIT_RULES: dict[str, Rule] = {
+    "max_elements": TOO_MANY_ELEMENTS,
+    "max_connections": TOO_MANY_CONNECTIONS,
+    "max_depth": COMPOUND_TOO_DEEP,
+    "max_compound_instances": TOO_MANY_INSTANCES,
+    "max_config_bytes": CONFIG_TOO_LARGE,
+    "max_define_bytes": EXPANSION_TOO_LARGE,
+}
 
 RULES: list[Rule] = list(MN_RULES)
 BY_ID: dict[str, Rule] = {r.id: r for r in RULES}

@@ -21,6 +21,7 @@ from certify.core.errors import InputError, Location
 from element_db.decision import Context, Decisions
 from element_db.store import LayeredDatabase
 from merge.lang import load_file
+from merge.lang.limits import Limits
 
 
 @dataclass
@@ -61,7 +62,7 @@ def load_report_data(db: LayeredDatabase, plan_dir: str | None, source_root: str
     except json.JSONDecodeError as exc:
         raise InputError(_loc(plan_file, exc.lineno, exc.colno), f"plan is not JSON: {exc.msg}") from None
     data.plan, data.plan_dir = plan, plan_dir
-    master = load_file(os.path.join(plan_dir, "master.click")).graph
+    master = load_file(os.path.join(plan_dir, "master.click"), limits=Limits.none()).graph  # the platform's own
     elements = plan.get("elements", {})
     for name in sorted(plan.get("networks", {})):
         info = plan["networks"][name]
@@ -72,7 +73,7 @@ def load_report_data(db: LayeredDatabase, plan_dir: str | None, source_root: str
             near.update(master.successors(n))
         kernel = master.subgraph(sorted(near)).copy()
         user_file = os.path.join(plan_dir, name, "user.click")
-        user = load_file(user_file).graph if os.path.isfile(user_file) else None
+        user = load_file(user_file, limits=Limits.none()).graph if os.path.isfile(user_file) else None
         tasks = [t for t in plan.get("tasks", []) if any(elements.get(p, {}).get("network") == name for p in t["path"])]
         splits = [s for s in plan.get("splits", []) if s["queue"].startswith(name + "/")]
         data.networks.append(NetworkView(name, info, kernel, user, plan.get("placements", {}).get(name, {}),

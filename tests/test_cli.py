@@ -93,9 +93,19 @@ def test_binary_garbage(tmp_path):
 def test_ten_megabyte_single_line(tmp_path):
     p = tmp_path / "big.click"
     p.write_bytes(b"x :: Message(" + b"a" * (10 * 1024 * 1024))
-    assert_one_line_error(run("parse", str(p)), f"{p}:1:13: error: unterminated configuration string")
+    # refused unlexed by the default size limit (1 MiB), at the first byte past it
+    assert_one_line_error(run("parse", str(p)), f"{p}:1:1048577: error: the configuration is 10,485,773 bytes long")
+    big = "--limit=max_config_bytes=20000000"
+    assert_one_line_error(run("parse", big, str(p)), f"{p}:1:13: error: unterminated configuration string")
     p.write_bytes(b"Idle -> Discard; " * (10 * 1024 * 1024 // 17) + b"oops")
-    assert_one_line_error(run("parse", str(p)), f"{p}:1:")
+    assert_one_line_error(run("parse", big, str(p)), f"{p}:1:")
+
+
+def test_parse_limit_option_is_checked():
+    r = run("parse", "--limit", "max_widgets=3", "-e", "Idle -> Discard;")
+    assert r.returncode == 2 and b"Traceback" not in r.stderr and b"max_elements" in r.stderr
+    r = run("parse", "--flatten", "--limit", "max_elements=1", "-e", "Idle -> Discard;")
+    assert_one_line_error(r, "<expr>:1:9: error: element 'Discard@2' is element number 2")
 
 
 def test_usage_error_is_exit_2():

@@ -68,6 +68,11 @@ def network(path: str) -> Fixture:
     return Fixture(f"merge/{path}", "network")
 
 
+def limited(path: str) -> Fixture:
+    """A network fixture checked under the small limits of ``merge/limits/policy.yaml``."""
+    return Fixture(f"merge/limits/{path}", "network-limits")
+
+
 def merge(path: str) -> Fixture:
     return Fixture(f"merge/registry/{path}", "merge")
 
@@ -117,6 +122,12 @@ FIXTURES: dict[str, Fixture] = {
     "MN106": network("reserved.click"),
     "MN107": network("devices.click"),
     "MN108": network("devices.click"),
+    "MN109": limited("elements.click"),
+    "MN110": limited("connections.click"),
+    "MN111": limited("depth.click"),
+    "MN112": limited("instances.click"),
+    "MN113": limited("size.click"),
+    "MN114": limited("expansion.click"),
     "MN201": network("ports.click"),
     "MN202": network("ports.click"),
     "MN203": network("ports.click"),
@@ -185,11 +196,15 @@ def run_bounds(fixture: Fixture, tmp: str) -> list[Finding]:
     return list(analyze_bounds([fixture.full], ParseOptions()).findings)
 
 
-def run_network(fixture: Fixture, tmp: str) -> list[Finding]:
+def run_network(fixture: Fixture, tmp: str, policy: str | None = None) -> list[Finding]:
     devices = {f"eth{i}": VirtualDevice(f"eth{i}", "eth0", Tunnel("192.0.2.1", "203.0.113.7", i), "ethernet")
                for i in (1, 2)}
     net = Network("net", 1000, fixture.full, os.path.basename(fixture.full), devices)
-    return check_network(net, load_merge_policy(), stock_elements(), stock_classes()).findings
+    return check_network(net, load_merge_policy(policy), stock_elements(), stock_classes()).findings
+
+
+def run_network_limits(fixture: Fixture, tmp: str) -> list[Finding]:
+    return run_network(fixture, tmp, os.path.join(os.path.dirname(fixture.full), "policy.yaml"))
 
 
 # the merge fixtures' database: every class the merger adds and the fixtures use, certified kernel at 10 units,
@@ -263,6 +278,7 @@ def run_gate_fixture(fixture: Fixture, tmp: str) -> list[Finding]:
 
 RUNNERS: dict[str, Callable[[Fixture, str], list[Finding]]] = {
     "element": run_element, "crash": run_crash, "bounds": run_bounds, "network": run_network,
+    "network-limits": run_network_limits,
     "merge": run_merge_fixture, "gate": run_gate_fixture,
 }
 

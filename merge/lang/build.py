@@ -205,6 +205,7 @@ class Builder:
             if self.router.defines(name):
                 raise ClickError(s.config_location, f"parameter '${name}' multiply defined")
             self.router.scope.define(name, value, False)
+            self.router.define_locations[name] = s.config_location
 
     def require(self, s: ast.Require) -> None:
         for arg in cp.argvec(s.config):

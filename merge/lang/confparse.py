@@ -312,6 +312,29 @@ def unquote(s: str) -> str:
 # -- variables -----------------------------------------------------------------------
 
 
+class ExpansionTooLarge(Exception):
+    """Variable substitution produced more text than its :class:`Budget` allows."""
+
+
+class Budget:
+    """How many more characters ``$variable`` substitution may produce (shared by many expansions).
+
+    Every character of an expansion's result is spent once, when it is copied from the text it comes
+    from, so the expansion stops (:class:`ExpansionTooLarge`) as soon as the budget is exhausted, before
+    the whole result is built."""
+
+    __slots__ = ("limit", "used")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def spend(self, n: int) -> None:
+        self.used += n
+        if self.used > self.limit:
+            raise ExpansionTooLarge(self.used)
+
+
 class VariableEnvironment:
     """A scope of ``$variables`` with a lexical parent and a depth."""
 
@@ -354,7 +377,7 @@ class VariableEnvironment:
             v = v.parent
         return None
 
-    def expand_variable(self, var: str, vartype: str, depth: int) -> str | None:
+    def expand_variable(self, var: str, vartype: str, depth: int, budget: Budget | None = None) -> str | None:
         name = var
         minus = -1
         index = -1
@@ -383,7 +406,7 @@ class VariableEnvironment:
                 minus = i
         value = self.lookup(name)
         if value is not None:
-            text = expand(value, self, False, depth + 1)
+            text = expand(value, self, False, depth + 1, budget=budget)
             if index >= 0:
                 word = ""
                 rest = text
@@ -393,7 +416,7 @@ class VariableEnvironment:
                 return word
             return text
         if minus >= 0:
-            return expand(var[minus + 1 :], self, False, depth + 1)
+            return expand(var[minus + 1 :], self, False, depth + 1, budget=budget)
         return None
 
 
@@ -403,13 +426,19 @@ def expand(
     expand_quote: bool = False,
     depth: int = 0,
     missing: list[str] | None = None,
+    budget: Budget | None = None,
 ) -> str:
     """Substitute ``$variables`` in a configuration string, as Click does.
 
     A reference to an undefined variable is kept as written; its name is
-    appended to ``missing`` when given.
+    appended to ``missing`` when given.  With a ``budget``, the characters
+    substitution produces are spent from it as they are copied (a string with
+    nothing to substitute costs nothing), and :class:`ExpansionTooLarge` stops
+    the expansion when it runs out.
     """
     if "$" not in config:
+        if budget is not None and depth:
+            budget.spend(len(config))
         return config
     s = config
     n = len(s)
@@ -489,15 +518,19 @@ def expand(
                 i += 1
                 continue
             out.append(s[uninterpolated:before])
+            if budget is not None:
+                budget.spend(before - uninterpolated)
             if expand_vname:
-                vname = expand(vname, env, False, depth + 1)
-            text = env.expand_variable(vname, vtype, depth)
+                vname = expand(vname, env, False, depth + 1, budget=budget)
+            text = env.expand_variable(vname, vtype, depth, budget)
             uninterpolated = j
             if text is None:
                 if missing is not None and vtype != "(":
                     missing.append(vname.strip() if vtype == "{" else vname)
                 if expand_vname:
                     out.append(s[before] + s[before + 1] + vname + s[j - 1])
+                    if budget is not None:
+                        budget.spend(len(vname) + 3)
                 else:
                     uninterpolated = before
             elif quote_char == '"' or (expand_quote and not quote_char):
@@ -505,14 +538,20 @@ def expand(
                 if q[0] == '"':
                     q = q[1:-1]
                 out.append(q if quote_char == '"' else '"' + q + '"')
+                if budget is not None:
+                    budget.spend(max(0, len(q) + 2 - len(text)))
             else:
                 out.append(text)
             i = j
             continue
         i += 1
     if not out:
+        if budget is not None and depth:
+            budget.spend(len(config))
         return config
     out.append(s[uninterpolated:i])
+    if budget is not None:
+        budget.spend(i - uninterpolated)
     return "".join(out)
 
 

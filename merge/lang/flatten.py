@@ -13,12 +13,22 @@ finally replaces by direct connections.
 Global ``define``s are kept as variables (Click's ``click-flatten``) or
 substituted everywhere with ``expand_vars=True`` (``click-flatten
 --expand-vars``).
+
+The :class:`~merge.lang.limits.Limits` are enforced as the expansion goes:
+every primitive element, connection and compound instance is counted when it
+is created, the nesting depth when an instance is entered, and the text that
+variable substitution produces as it is copied; the first crossing stops the
+flattening with a :class:`~merge.lang.limits.LimitError` located at the
+compound instance being expanded (the innermost one, with the top-level
+instance it was reached from), or at the element, connection or ``define``
+itself outside any compound.
 """
 
 from __future__ import annotations
 
 from merge.lang import confparse as cp
-from merge.lang.errors import ClickError, Diagnostic
+from merge.lang.errors import ClickError, Diagnostic, Location
+from merge.lang.limits import DEFAULT_LIMITS, LimitError, Limits
 from merge.lang.router import TUNNEL_CLASS, Element, ElementClass, Router
 
 
@@ -80,13 +90,46 @@ def resolve(k: ElementClass, e: Element, args: list[str]) -> tuple[ElementClass,
 
 
 class Flattener:
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         self._expanding: list[Router] = []
         self.warnings: list[Diagnostic] = []
+        self.limits = limits
+        self.budget = cp.Budget(limits.max_define_bytes)
+        self.elements = 0  # primitive elements so far
+        self.instances = 0  # compound instances expanded so far
+        self._instances: list[tuple[str, str, Location]] = []  # (name, class, location) of the instances entered
+
+    # -- limits --------------------------------------------------------------------
+
+    def _crossed(self, limit: str, what: str, fallback: Location) -> LimitError:
+        """The error for ``limit``, at the innermost compound instance being expanded (else ``fallback``)."""
+        value = getattr(self.limits, limit)
+        if not self._instances:
+            return LimitError(fallback, limit, value, what)
+        name, klass, loc = self._instances[-1]
+        message = f"compound instance '{name}' ({klass}): {what}"
+        if len(self._instances) > 1:
+            top, tklass, tloc = self._instances[0]
+            message += f", expanded from '{top}' ({tklass}) at {tloc}"
+        return LimitError(loc, limit, value, message)
+
+    def _count_connection(self, tor: Router, location: Location) -> None:
+        n = len(tor.connections)
+        if n > self.limits.max_connections:
+            raise self._crossed("max_connections", f"connection number {n:,}", location)
+
+    def _expand(self, config: str, env: cp.VariableEnvironment, location: Location, whose: str,
+                missing: list[str] | None = None) -> str:
+        try:
+            return cp.expand(config, env, missing=missing, budget=self.budget)
+        except cp.ExpansionTooLarge:
+            used = self.budget.used
+            what = f"variable expansion in {whose} brings the text substitution produced to {used:,} bytes"
+            raise self._crossed("max_define_bytes", what, location) from None
 
     def _expand_config(self, e: Element, name: str, env: cp.VariableEnvironment) -> str:
         missing: list[str] = []
-        config = cp.expand(e.config, env, missing=missing)
+        config = self._expand(e.config, env, e.location, f"the configuration of '{name}'", missing)
         for var in dict.fromkeys(missing):
             self.warnings.append(
                 Diagnostic(
@@ -99,7 +142,7 @@ class Flattener:
         k = e.klass.resolved()
         if k.primitive():
             return self.direct_expand(e, k, fromr, tor, prefix, env)
-        args = cp.argvec(cp.expand(e.config, env))
+        args = cp.argvec(self._expand(e.config, env, e.location, f"the arguments of '{prefix + e.name}'"))
         found, values = resolve(k, e, args)
         if found.primitive():
             return self.direct_expand(e, found, fromr, tor, prefix, env)
@@ -119,6 +162,9 @@ class Flattener:
                 assert got is not None
                 return got
             return tor.get_element(new_name, TUNNEL_CLASS, config, e.location)
+        self.elements += 1
+        if self.elements > self.limits.max_elements:
+            raise self._crossed("max_elements", f"element '{new_name}' is element number {self.elements:,}", e.location)
         if fromr is tor and not prefix:
             e.config = config
             e.klass = k
@@ -142,11 +188,36 @@ class Flattener:
         assert body is not None
         if body in self._expanding:  # cannot happen with lexical scoping; guard anyway
             raise ClickError(e.location, f"recursive compound element class '{k.name}'")
+        self._instances.append((prefix + e.name, k.name or "<anonymous>", e.location))
+        try:
+            return self._complex_expand(k, body, e, args, fromr, tor, prefix, env)
+        finally:
+            self._instances.pop()
+
+    def _complex_expand(
+        self,
+        k: ElementClass,
+        body: Router,
+        e: Element,
+        args: list[str],
+        fromr: Router,
+        tor: Router,
+        prefix: str,
+        env: cp.VariableEnvironment,
+    ) -> Element:
+        self.instances += 1
+        if self.instances > self.limits.max_compound_instances:
+            raise self._crossed("max_compound_instances", f"compound instance number {self.instances:,}", e.location)
+        if len(self._instances) > self.limits.max_depth:
+            raise self._crossed(
+                "max_depth", f"nested {len(self._instances)} compound instances deep", e.location
+            )
         new_env = cp.VariableEnvironment(env.parent_of(body.scope.depth))
         for i, name in enumerate(body.formals):
             new_env.define(name, args[i] if i < len(args) else "", True)
         for name, value in zip(body.scope.names, body.scope.values):
-            new_env.define(name, cp.expand(value, env), True)
+            where = body.define_locations.get(name, e.location)
+            new_env.define(name, self._expand(value, env, where, f"the value of '${name}'"), True)
         new_prefix = prefix + e.name
         if not new_prefix.endswith("/"):
             new_prefix += "/"
@@ -171,19 +242,32 @@ class Flattener:
         for c in body.connections:
             if not c.dead:
                 tor.connect(new[c.src.index], c.src_port, new[c.dst.index], c.dst_port, c.location)
+                self._count_connection(tor, c.location)
         tor.requirements.extend(body.requirements)
 
 
-def flatten(router: Router, expand_vars: bool = False, warnings: list[Diagnostic] | None = None) -> Router:
-    """Expand every compound element of ``router`` in place and return it."""
+def flatten(
+    router: Router,
+    expand_vars: bool = False,
+    warnings: list[Diagnostic] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Router:
+    """Expand every compound element of ``router`` in place and return it, within ``limits``."""
+    f = Flattener(limits)
     env = cp.VariableEnvironment(None)
     for name, value in zip(router.scope.names, router.scope.values):
-        env.define(name, cp.expand(value, env) if expand_vars else "$" + name, True)
-    f = Flattener()
+        if expand_vars:
+            where = router.define_locations.get(name, router.location or Location("<config>", 0, 0))
+            value = f._expand(value, env, where, f"the value of '${name}'")
+        else:
+            value = "$" + name
+        env.define(name, value, True)
+    if router.connections:
+        f._count_connection(router, router.connections[-1].location)
     for e in list(router.elements):
         if not e.dead:
             f.expand_element(e, router, router, "", env)
-    router.remove_tunnels()
+    router.remove_tunnels(limits.max_connections)
     if expand_vars:
         router.scope = cp.VariableEnvironment(None)
     if warnings is not None:

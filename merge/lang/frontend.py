@@ -24,7 +24,10 @@ from merge.lang.errors import ClickError, Diagnostic, Location
 from merge.lang.flatten import flatten as flatten_router
 from merge.lang.flatten import remove_groups
 from merge.lang.graph import from_router
+from merge.lang.limits import DEFAULT_LIMITS, LimitError, Limits
 from merge.lang.parser import Parser
+
+_NO_LIMIT = 1 << 40  # a limit this large is none (Limits.none())
 
 # Deep nesting is refused by the parser long before this; the walk itself is
 # recursive, so leave Python room for it.
@@ -56,20 +59,44 @@ def decode(data: bytes) -> str:
     return data.decode("utf-8", errors="surrogateescape")
 
 
-def read_config_file(path: str, where: Location | None = None) -> str:
+def _too_large(data: bytes, size: int, filename: str, limits: Limits) -> LimitError:
+    """The error for a configuration of ``size`` bytes starting with ``data``, at the first byte past the limit."""
+    most = limits.max_config_bytes
+    before = decode(data[:most])
+    loc = Location(filename, before.count("\n") + 1, len(before) - before.rfind("\n"))
+    return LimitError(loc, "max_config_bytes", most, f"the configuration is {size:,} bytes long")
+
+
+def check_text_size(text: str, filename: str, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Refuse configuration text (decoded as :func:`decode` does) longer than ``limits.max_config_bytes``."""
+    if len(text) * 4 <= limits.max_config_bytes:  # cannot be too long, whatever its characters
+        return
+    data = text.encode("utf-8", errors="surrogateescape")
+    if len(data) > limits.max_config_bytes:
+        raise _too_large(data, len(data), filename, limits)
+
+
+def read_config_file(path: str, where: Location | None = None, limits: Limits = DEFAULT_LIMITS) -> str:
+    """A configuration file's text; a file longer than ``limits.max_config_bytes`` is refused, not read whole."""
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            # at most one byte past the limit (a huge file is never read whole); no limit: the whole file
+            data = f.read(limits.max_config_bytes + 1) if limits.max_config_bytes < _NO_LIMIT else f.read()
+            size = max(len(data), os.fstat(f.fileno()).st_size)
     except OSError as exc:
         loc = where or Location(path, 0, 0)
         raise ClickError(loc, f"cannot read '{path}': {exc.strerror or exc}") from None
     if data.startswith(b"!<arch>\n"):
         raise ClickError(Location(path, 1, 1), "ar archives are not supported; extract the 'config' member first")
+    if len(data) > limits.max_config_bytes:
+        raise _too_large(data, size, path, limits)
     return decode(data)
 
 
-def parse_file(path: str, warnings: list[Diagnostic] | None = None) -> ast.Configuration:
-    text = read_config_file(path)
+def parse_file(
+    path: str, warnings: list[Diagnostic] | None = None, limits: Limits = DEFAULT_LIMITS
+) -> ast.Configuration:
+    text = read_config_file(path, limits=limits)
     p = Parser(text, path)
     cfg = p.parse()
     if warnings is not None:
@@ -83,9 +110,12 @@ def build_graph(
     expand_vars: bool,
     known_classes: Iterable[str] | None,
     warnings: list[Diagnostic],
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Parsed:
+    """Build (and flatten) a parsed configuration, within ``limits`` (see :mod:`merge.lang.limits`)."""
+
     def load_library(path: str, where: Location) -> ast.Configuration:
-        text = read_config_file(path, where)
+        text = read_config_file(path, where, limits)
         p = Parser(text, path)
         lib = p.parse()
         warnings.extend(p.warnings)
@@ -100,7 +130,7 @@ def build_graph(
     b = Builder(known_classes, load_library)
     router = b.build(cfg)
     if flatten:
-        flatten_router(router, expand_vars=expand_vars, warnings=warnings)
+        flatten_router(router, expand_vars=expand_vars, warnings=warnings, limits=limits)
     else:
         remove_groups(router)
     g = from_router(router, cfg.file, flat=flatten)
@@ -113,12 +143,14 @@ def load_text(
     flatten: bool = True,
     expand_vars: bool = False,
     known_classes: Iterable[str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Parsed:
     """Parse (and by default flatten) configuration text."""
+    check_text_size(text, filename, limits)
     with _no_gc():
         p = Parser(text, filename)
         cfg = p.parse()
-        return build_graph(cfg, flatten, expand_vars, known_classes, list(p.warnings))
+        return build_graph(cfg, flatten, expand_vars, known_classes, list(p.warnings), limits)
 
 
 def load_file(
@@ -126,11 +158,12 @@ def load_file(
     flatten: bool = True,
     expand_vars: bool = False,
     known_classes: Iterable[str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Parsed:
     warnings: list[Diagnostic] = []
     with _no_gc():
-        cfg = parse_file(path, warnings)
-        return build_graph(cfg, flatten, expand_vars, known_classes, warnings)
+        cfg = parse_file(path, warnings, limits)
+        return build_graph(cfg, flatten, expand_vars, known_classes, warnings, limits)
 
 
 def display_path(path: str) -> str:

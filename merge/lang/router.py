@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from merge.lang.confparse import VariableEnvironment
 from merge.lang.errors import ClickError, Location
+from merge.lang.limits import LimitError
 
 TUNNEL = "<tunnel>"
 
@@ -90,6 +91,7 @@ class Router:
     connections: list[Connection] = field(default_factory=list)
     requirements: list[tuple[str, str]] = field(default_factory=list)
     class_declarations: list[tuple[str, str]] = field(default_factory=list)  # (name, source text)
+    define_locations: dict[str, Location] = field(default_factory=dict)  # variable -> its define's text
     ninputs: int = 0
     noutputs: int = 0
     anonymous_offset: int = 0
@@ -195,8 +197,12 @@ class Router:
 
     # -- tunnels -------------------------------------------------------------------
 
-    def remove_tunnels(self) -> None:
-        """Replace paths through paired tunnels by direct connections."""
+    def remove_tunnels(self, max_connections: int | None = None) -> None:
+        """Replace paths through paired tunnels by direct connections.
+
+        With ``max_connections``, stop (:class:`LimitError`) as soon as the router holds more connections
+        than that: paths through a boundary that many sources enter and many destinations leave become
+        every source times every destination."""
         live = [c for c in self.connections if not c.dead]
         expansions: dict[tuple[int, int], list[tuple[Element, int]] | None] = {}
 
@@ -237,6 +243,11 @@ class Router:
                 for src, sport in expand(c.src, c.src_port):
                     if not src.tunnel:
                         self.connect(src, sport, c.dst, c.dst_port, c.location)
+                        if max_connections is not None and len(self.connections) > max_connections:
+                            raise LimitError(
+                                c.location, "max_connections", max_connections,
+                                f"the connections into '{c.dst.name}' through compound and group boundaries "
+                                f"bring the configuration's connections to {len(self.connections):,}")
         for e in self.elements:
             if e.tunnel and (e.tunnel_in is not None or e.tunnel_out is not None):
                 e.dead = True
