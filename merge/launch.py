@@ -11,7 +11,9 @@ from its share: ``cpu.max`` = share x 100 ms per 100 ms period, and
 ``memory.max`` = share x the platform's container memory (at least 64 MiB).
 Two equivalent forms are written: a systemd unit (``CPUQuota``/``MemoryMax``
 are systemd's names for cpu.max and memory.max) and a shell script that sets
-the same limits through /sys/fs/cgroup directly.
+the same limits through /sys/fs/cgroup directly, refusing to start on a host
+whose /sys/fs/cgroup is not cgroup v2 and checking that the limits are in effect
+for its own process before Click replaces it.
 """
 
 from __future__ import annotations
@@ -103,21 +105,52 @@ def systemd_unit(network: Network, split: Split, user_click: str, click: str = "
 
 
 def shell_script(network: Network, split: Split, user_click: str, click: str = "click", run_dir: str = RUN_DIR) -> str:
+    """``launch.sh``: the container started by hand (as root).  Limits that do not hold are refused, never skipped:
+    before anything else it checks that the cgroup root (``$CERTIFY_CGROUP_ROOT``, default /sys/fs/cgroup) is a
+    cgroup v2 mount -- on a cgroup v1 host ``mkdir`` there makes a plain directory and the limits would be plain
+    files -- and that it delegates the cpu and memory controllers (on a host that keeps them in cgroup v1, a v2
+    mount has none); before it starts Click it reads the limits back from the cgroup its own process is in
+    (``/proc/$$/cgroup``; Click replaces the shell in that process).  memory.max is compared allowing the
+    kernel's rounding down to a page."""
     quota, memory = limits(network)
     ns = f"certify-{network.name}"
-    cg = f"/sys/fs/cgroup/certify-{network.name}"
+    unit = f"certify-{network.name}.service"
     lines = [
         "#!/bin/sh",
         f"# Start the user-level Click container of network {network.name} (run as root).",
         "set -eu",
+        'cgroot="${CERTIFY_CGROUP_ROOT:-/sys/fs/cgroup}"',
+        'fs=$(stat -f -c %T "$cgroot" 2>/dev/null || echo "not mounted")',
+        'if [ "$fs" != cgroup2fs ]; then',
+        f'  echo "launch.sh: $cgroot is not a cgroup v2 mount (it is $fs): the CPU and memory limits of network '
+        f'{network.name} cannot be set; mount cgroup2 there, or start the container with its systemd unit {unit}" >&2',
+        "  exit 1",
+        "fi",
+        "# a child cgroup has cpu.max and memory.max only when its parent delegates those controllers",
+        'if ! echo "+cpu +memory" > "$cgroot/cgroup.subtree_control" 2>/dev/null; then',
+        f'  echo "launch.sh: the cpu and memory controllers cannot be enabled under $cgroot (available: '
+        f'$(cat "$cgroot/cgroup.controllers" 2>/dev/null)): the limits of network {network.name} cannot be set; '
+        f'free them from cgroup v1, or start the container with its systemd unit {unit}" >&2',
+        "  exit 1",
+        "fi",
         f"ip netns add {ns} 2>/dev/null || true",
         *[f"ip link set {d} netns {ns} && ip netns exec {ns} ip link set {d} mtu {CHANNEL_MTU} up"
           for d in _devices(split)],
         f"install -d -o {network.uid} {shlex.quote(run_dir)}/{network.name}",
-        f"mkdir -p {cg}",
-        f'echo "{quota} 100000" > {cg}/cpu.max',
-        f"echo {memory} > {cg}/memory.max",
-        f"echo $$ > {cg}/cgroup.procs",
+        f'cg="$cgroot/{ns}"',
+        'mkdir -p "$cg"',
+        f'echo "{quota} 100000" > "$cg/cpu.max"',
+        f'echo {memory} > "$cg/memory.max"',
+        'echo $$ > "$cg/cgroup.procs"',
+        "# the limits in effect for this process (Click, after exec): those of the cgroup /proc says it is in",
+        'own="$cgroot$(sed -n \'s/^0:://p\' /proc/$$/cgroup)"',
+        'cpu=$(cat "$own/cpu.max" 2>/dev/null || echo none); mem=$(cat "$own/memory.max" 2>/dev/null || echo none)',
+        f'if [ "$cpu" != "{quota} 100000" ] || [ "$mem" = none ] || [ "$mem" = max ] || [ "$mem" -gt {memory} ] '
+        f'|| [ $(({memory} - mem)) -ge 65536 ]; then',
+        f'  echo "launch.sh: the limits of network {network.name} are not in effect in $own (cpu.max: $cpu, '
+        f'memory.max: $mem; wanted {quota} 100000 and {memory})" >&2',
+        "  exit 1",
+        "fi",
         f"exec ip netns exec {ns} setpriv --reuid={network.uid} --regid={network.uid} --clear-groups "
         f"--inh-caps=+net_raw --ambient-caps=+net_raw {click} -u {_control(network, run_dir)} {shlex.quote(user_click)}",
         "",
