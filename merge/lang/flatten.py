@@ -91,13 +91,13 @@ def resolve(k: ElementClass, e: Element, args: list[str]) -> tuple[ElementClass,
 
 class Flattener:
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
-        self._expanding: list[Router] = []
         self.warnings: list[Diagnostic] = []
         self.limits = limits
         self.budget = cp.Budget(limits.max_define_bytes)
         self.elements = 0  # primitive elements so far
         self.instances = 0  # compound instances expanded so far
-        self._instances: list[tuple[str, str, Location]] = []  # (name, class, location) of the instances entered
+        # the compound instances being expanded, outermost first: (name, class, location, body)
+        self._instances: list[tuple[str, str, Location, Router]] = []
 
     # -- limits --------------------------------------------------------------------
 
@@ -106,10 +106,10 @@ class Flattener:
         value = getattr(self.limits, limit)
         if not self._instances:
             return LimitError(fallback, limit, value, what)
-        name, klass, loc = self._instances[-1]
+        name, klass, loc, _ = self._instances[-1]
         message = f"compound instance '{name}' ({klass}): {what}"
         if len(self._instances) > 1:
-            top, tklass, tloc = self._instances[0]
+            top, tklass, tloc, _ = self._instances[0]
             message += f", expanded from '{top}' ({tklass}) at {tloc}"
         return LimitError(loc, limit, value, message)
 
@@ -186,53 +186,34 @@ class Flattener:
     ) -> Element:
         body = k.router
         assert body is not None
-        if body in self._expanding:  # cannot happen with lexical scoping; guard anyway
+        if any(entered is body for *_, entered in self._instances):  # cannot happen with lexical scoping; guard anyway
             raise ClickError(e.location, f"recursive compound element class '{k.name}'")
-        self._instances.append((prefix + e.name, k.name or "<anonymous>", e.location))
+        self._instances.append((prefix + e.name, k.name or "<anonymous>", e.location, body))
         try:
-            return self._complex_expand(k, body, e, args, fromr, tor, prefix, env)
+            self.instances += 1
+            if self.instances > self.limits.max_compound_instances:
+                raise self._crossed("max_compound_instances", f"compound instance number {self.instances:,}", e.location)
+            if len(self._instances) > self.limits.max_depth:
+                raise self._crossed("max_depth", f"nested {len(self._instances)} compound instances deep", e.location)
+            new_env = cp.VariableEnvironment(env.parent_of(body.scope.depth))
+            for i, name in enumerate(body.formals):
+                new_env.define(name, args[i] if i < len(args) else "", True)
+            for name, value in zip(body.scope.names, body.scope.values):
+                where = body.define_locations.get(name, e.location)
+                new_env.define(name, self._expand(value, env, where, f"the value of '${name}'"), True)
+            new_prefix = prefix + e.name
+            if not new_prefix.endswith("/"):
+                new_prefix += "/"
+            if fromr is tor:
+                e.klass = TUNNEL_CLASS
+            tor.add_tunnel(prefix + e.name, new_prefix + "input", e.location)
+            tor.add_tunnel(new_prefix + "output", prefix + e.name, e.location)
+            new_e = tor.element(prefix + e.name)
+            assert new_e is not None
+            self.expand_into(body, tor, new_prefix, new_env)
+            return new_e
         finally:
             self._instances.pop()
-
-    def _complex_expand(
-        self,
-        k: ElementClass,
-        body: Router,
-        e: Element,
-        args: list[str],
-        fromr: Router,
-        tor: Router,
-        prefix: str,
-        env: cp.VariableEnvironment,
-    ) -> Element:
-        self.instances += 1
-        if self.instances > self.limits.max_compound_instances:
-            raise self._crossed("max_compound_instances", f"compound instance number {self.instances:,}", e.location)
-        if len(self._instances) > self.limits.max_depth:
-            raise self._crossed(
-                "max_depth", f"nested {len(self._instances)} compound instances deep", e.location
-            )
-        new_env = cp.VariableEnvironment(env.parent_of(body.scope.depth))
-        for i, name in enumerate(body.formals):
-            new_env.define(name, args[i] if i < len(args) else "", True)
-        for name, value in zip(body.scope.names, body.scope.values):
-            where = body.define_locations.get(name, e.location)
-            new_env.define(name, self._expand(value, env, where, f"the value of '${name}'"), True)
-        new_prefix = prefix + e.name
-        if not new_prefix.endswith("/"):
-            new_prefix += "/"
-        if fromr is tor:
-            e.klass = TUNNEL_CLASS
-        tor.add_tunnel(prefix + e.name, new_prefix + "input", e.location)
-        tor.add_tunnel(new_prefix + "output", prefix + e.name, e.location)
-        new_e = tor.element(prefix + e.name)
-        assert new_e is not None
-        self._expanding.append(body)
-        try:
-            self.expand_into(body, tor, new_prefix, new_env)
-        finally:
-            self._expanding.pop()
-        return new_e
 
     def expand_into(self, body: Router, tor: Router, prefix: str, env: cp.VariableEnvironment) -> None:
         new: dict[int, Element] = {}
