@@ -29,6 +29,8 @@ from typing import Any
 
 import networkx as nx
 
+from analyzers import globaluse
+from analyzers.assumptions import TrustedCall, describe
 from analyzers.checks import all_checks
 from analyzers.checks.layout import FACTS as LAYOUT_FACTS
 from analyzers.conditionals import Region, SourceFacts, scan
@@ -44,6 +46,8 @@ from analyzers.discovery import (
     resolve,
 )
 from analyzers.frontend import Node, Parsed, ParseOptions, declarations_in, parse, system_include_dirs
+from analyzers.guards import element_guards
+from analyzers.pointsto import element_hits, linked_hits
 from analyzers.policy import Policy
 from analyzers.report import ElementReport, FileResult
 from analyzers.suppressions import Suppression, scan_suppressions
@@ -78,6 +82,12 @@ class Graph:
         self.hits: dict[str, list[Hit]] = {}
         self.names: dict[str, str] = {}
         self.layout: dict[str, set[str]] = {}
+        # per element class: its call graph with virtual calls resolved, its packet-path methods
+        # ((method, function id) of each definition) and its add_handlers definitions, for the bounds
+        self.reach: dict[str, tuple[nx.DiGraph, list[tuple[str, str]], list[str]]] = {}
+        self.alias: dict[str, list[tuple[Any, ...]]] = {}  # points-to facts per function (analyzers.pointsto)
+        self.own_functions: list[Node] = []  # every function defined in the element's own files (analyzers.guards)
+        self.trusted: dict[str, set[TrustedCall]] = {}  # callees taken on trust, by function
 
     def build(self, roots: list[Node], policy: Policy, own: frozenset[str]) -> None:
         walker = Walker(all_checks())
@@ -95,6 +105,8 @@ class Graph:
             self.names[fid] = display_name(d)
             self.hits[fid] = sorted(set(ctx.hits), key=lambda h: (h.file, h.line, h.column, h.rule.id))
             self.layout[fid] = set(ctx.layout)
+            self.alias[fid] = list(dict.fromkeys(ctx.alias))
+            self.trusted[fid] = set(ctx.trusted)
             self.g.add_node(fid)
             for c in ctx.calls:
                 if not self.g.has_edge(fid, c.callee):
@@ -179,10 +191,15 @@ def _element_report(name: str, cls: Node, graph: Graph, policy: Policy, file_hit
             f = _finding(Hit(rule("KS303"), decl.file, decl.line, decl.column, decl.qualified_name()), name, policy, ())
             rep.findings.append(f)
             rep.unresolved.append((f, decl.usr))
+            rep.packet_elsewhere.append((m, decl.qualified_name(), decl.usr))
     config = [function_id(d) for m in CONFIG_METHODS for d in definitions_named(order, m)]
     config += [function_id(d) for d in all_method_definitions(order) if d.kind in ("CONSTRUCTOR", "DESTRUCTOR")]
     on_packet = _reach(g, packet)
+    graph.reach[name] = (g, [(m, function_id(d)) for m in PACKET_METHODS for d in resolve(order, m)[0]],
+                         [function_id(d) for d in definitions_named(order, "add_handlers")])
     on_config = {k: v for k, v in _reach(g, config).items() if k not in on_packet}
+    for fid, hs in element_hits(graph.alias, graph.hits, on_packet, on_config).items():
+        extra[fid].extend(hs)  # dereferences and casts the origins decide (analyzers.pointsto)
     for fid_paths, sink in ((on_packet, rep.findings), (on_config, rep.config_findings)):
         for fid, chain in fid_paths.items():
             names = tuple(graph.names[x] for x in chain if x in graph.names)
@@ -206,6 +223,10 @@ def _element_report(name: str, cls: Node, graph: Graph, policy: Policy, file_hit
                 defs, missing = resolve(order, meth.spelling)
                 rep.overrides[meth.spelling] = [function_id(d) for d in defs] + ["?" + d.usr for d in missing]
     rep.packet_layout = _packet_layout(rep, graph, on_packet)
+    hits = {fid: graph.hits.get(fid, []) + extra.get(fid, []) for fid in on_packet}
+    rep.guards = element_guards(name, order, g, graph.defs, graph.own_functions, packet, on_packet,
+                                definitions_named(order, "configure"), policy, hits)
+    rep.trusted = set().union(*(graph.trusted.get(fid, set()) for fid in on_packet))
     if any(g.has_edge(a, b) for a in on_packet for b in config if a in g):
         rep.notes.append("the packet path calls a configuration-time method")
     return rep
@@ -279,10 +300,16 @@ def analyze_file(path: str, opts: ParseOptions, policy: Policy, kernel_mode: boo
         roots = [d for cls in classes.values() for d in all_method_definitions(lookup_order(cls))]
         graph.build(roots, policy, frozenset(own))
         result.functions = len(graph.defs)
-        result.hits = {k: list(v) for k, v in graph.hits.items()}
+        linked = linked_hits(graph.alias, graph.hits)  # what another file of the run links to
+        result.hits = {k: list(v) + linked.get(k, []) for k, v in graph.hits.items()}
         result.names = dict(graph.names)
         result.edges = [(a, b, d["site"]) for a, b, d in graph.g.edges(data=True)]
+        written, defined = globaluse.uses(globaluse.function_definitions(declarations) + list(graph.defs.values()),
+                                          frozenset(own))
+        result.global_writes, result.global_defined = sorted(written), sorted(defined)
+        result.trusted = {k: sorted(v) for k, v in graph.trusted.items() if v}
         extents = [n.extent for n in declarations if n.kind in FUNCTION_KINDS and n.is_definition()]
+        graph.own_functions = [n for n in declarations if n.kind in FUNCTION_KINDS and n.is_definition()]
         region_hits: list[tuple[str, Hit]] = []
         if kernel_mode:
             for f in own:
@@ -328,6 +355,7 @@ def analyze_file(path: str, opts: ParseOptions, policy: Policy, kernel_mode: boo
         rep.source = parsed.path
         rep.findings = unique_findings(rep.findings)
         rep.config_findings = unique_findings(rep.config_findings)
+        rep.assumptions = describe(rep.trusted, policy)
         rep.decide(policy)
     if not reports:
         result.findings = [_finding(h, "", policy) for h in file_hits]
@@ -336,7 +364,7 @@ def analyze_file(path: str, opts: ParseOptions, policy: Policy, kernel_mode: boo
         from analyzers.element_bounds import add_bounds
 
         try:
-            add_bounds(result, parsed, path, opts, policy)  # on this parse: one per file
+            add_bounds(result, parsed, path, opts, policy, graph)  # on this parse: one per file
         except Exception as e:  # the bound analysis failed: bounds unknown, costs unbounded, never a pass
             for rep in reports:
                 rep.notes.append(f"loop bounds not analyzed: {type(e).__name__}: {e}")

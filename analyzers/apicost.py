@@ -57,6 +57,9 @@ class Entry:
     with_params: bool  # the pattern names parameter types: match the signature
     caller: re.Pattern[str] | None  # only calls made by these functions
     source: str  # "file:index" for messages
+    line: int = 0  # the entry's line in its file (1-based; 0 when unknown)
+    text: str = ""  # the cost formula as written in the file
+    file: str = ""  # the file that declares it
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,19 @@ class ApiCosts:
             return e.cost.xreplace(subs) if subs else e.cost
         return None
 
+    def entry_for(self, qualified: str, signature: str, nargs: int, caller: str = "") -> Entry | None:
+        """The entry :meth:`cost` would apply to a call of ``nargs`` arguments, whatever the arguments' values
+        (an entry whose formula needs an argument the analysis does not know leaves the call's cost unfilled,
+        which is fail-closed, not an assumption); None when no entry names the call."""
+        for e in self.entries:
+            if e.nargs is not None and e.nargs != nargs:
+                continue
+            if e.caller is not None and not e.caller.fullmatch(caller):
+                continue
+            if e.pattern.fullmatch(signature if e.with_params else qualified):
+                return e
+        return None
+
 
 def unresolved_symbol(qualified: str) -> sympy.Symbol:
     """``cost_Packet__push``, ``cost_IPAddress__operator_eq_eq``: the cost of a call nothing declares."""
@@ -99,9 +115,21 @@ def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
 
 
+def _entry_lines(text: str) -> list[int]:
+    """The 1-based line of each item of the ``costs`` list, in order (empty when the text has no such list)."""
+    node = yaml.compose(text)
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "costs" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
 def parse(text: str, source: str) -> ApiCosts:
     try:
         doc = yaml.safe_load(text)
+        lines = _entry_lines(text)
     except yaml.YAMLError as e:
         raise ApiCostError(f"{source}: not YAML: {e}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("costs"), list):
@@ -137,7 +165,8 @@ def parse(text: str, source: str) -> ApiCosts:
         if caller is not None and not isinstance(caller, str):
             raise ApiCostError(f"{where}: 'caller' must be a qualified-name pattern")
         entries.append(Entry(_glob(raw["match"]), nargs, expr, uses, "(" in raw["match"],
-                             _glob(caller) if caller else None, where))
+                             _glob(caller) if caller else None, where, lines[i] if i < len(lines) else 0, text_cost,
+                             source))
     return ApiCosts(tuple(entries), dict(symbols))
 
 

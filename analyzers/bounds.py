@@ -45,6 +45,7 @@ from analyzers import loopmath as lm
 from analyzers.contexts import call_contexts, count_deferred, instantiate
 from analyzers.cost.functions import FunctionInfo, function_costs
 from analyzers.frontend import Node, Parsed, ParseOptions, declarations_in, parse
+from analyzers.growth import Site
 from analyzers.loopexpr import Converter, Sources, initializer, is_unsigned_type
 from analyzers.loops import FunctionLoops, Loop
 from analyzers.members import MemberStores, collect_fields, member_values
@@ -121,6 +122,7 @@ class _Unit:
     fields: MemberStores | None = None  # struct members' writes (C whole programs)
     member_syms: dict[str, set[str]] = field(default_factory=dict)  # member symbol -> field keys
     bit_widths: dict[str, int | None] = field(default_factory=dict)  # member symbol -> unsigned bit-field width
+    symbol_decls: dict[str, set[str]] = field(default_factory=dict)  # symbol -> USRs of the members/globals it reads
 
 
 def analyze(paths: list[str], opts: ParseOptions, whole_program: bool = False,
@@ -137,17 +139,24 @@ def analyze(paths: list[str], opts: ParseOptions, whole_program: bool = False,
     return _report(units, whole_program, external or [], use_pragmas)
 
 
-def analyze_parsed(parsed: Parsed, shown: str, opts: ParseOptions) -> BoundsReport:
+def analyze_parsed(parsed: Parsed, shown: str, opts: ParseOptions,
+                   grown: dict[str, list[Site]] | None = None) -> BoundsReport:
     """Bound and cost every function of one already parsed element file and of its own headers (as
     :func:`analyze` with ``own_headers``), on the translation unit the element checks walked.  ``shown``: the
-    file's path as its loops and functions name it; ``opts``: the options it was parsed with.  Raises
-    :class:`BoundsInputError` when it has parse errors."""
-    return _report([_unit(parsed, shown, opts, False, True)], False, [], True)
+    file's path as its loops and functions name it; ``opts``: the options it was parsed with; ``grown``: the
+    members and globals (by USR) the packet path can write, with the writes: a loop whose bound reads one of them
+    is unbounded (its bound is not fixed while packets flow).  Raises :class:`BoundsInputError` when it has parse
+    errors."""
+    return _report([_unit(parsed, shown, opts, False, True)], False, [], True, grown or {})
 
 
 def _report(units: list[_Unit], whole_program: bool, external: list[ann.ExternalBound],
-            use_pragmas: bool) -> BoundsReport:
+            use_pragmas: bool, grown: dict[str, list[Site]] | None = None) -> BoundsReport:
     report = BoundsReport()
+    for u in units:
+        for _info, loops in u.functions:
+            for lp in loops:
+                _unbound_grown(lp, u.symbol_decls, grown or {})
     infos = [info for u in units for info, _ in u.functions]
     contexts = call_contexts(infos) if whole_program else {}
     values: dict[str, list[Expr | None]] = {}
@@ -186,6 +195,18 @@ def _report(units: list[_Unit], whole_program: bool, external: list[ann.External
             elif width:
                 report.symbols.setdefault(name, UnsignedBitField(width))
     return report
+
+
+def _unbound_grown(lp: Loop, decls: dict[str, set[str]], grown: dict[str, list[Site]]) -> None:
+    """A loop whose bound reads a member or global the packet path can write has no bound while packets flow."""
+    if lp.bound is None or not grown:
+        return
+    sites = sorted({site for sym in lp.bound.free_symbols for usr in decls.get(str(sym), ())
+                    for site in grown.get(usr, ())})
+    if not sites:
+        return
+    lp.reason = f"its bound, {lp.bound}, is not fixed while packets flow (written on the packet path)"
+    lp.bound, lp.status, lp.range, lp.total, lp.grown = None, lm.UNBOUNDED, None, None, tuple(sites)
 
 
 def _annotate(lp: Loop, info: FunctionInfo, external: list[ann.ExternalBound], use_pragmas: bool,
@@ -247,14 +268,19 @@ def _unit(parsed: Parsed, path: str, opts: ParseOptions, whole_program: bool = F
     seen: set[str] = set()
     headers = _own_headers(parsed) if own_headers else []
     declared = apicost.load()
-    for fn in declarations_in(root, [me] + headers):
+    # the functions written in the files, then what they call that the files define but that no declaration
+    # names: lambdas' call operators, template functions as instantiated (their loops cost at their calls)
+    work = list(declarations_in(root, [me] + headers))
+    work.reverse()
+    while work:
+        fn = work.pop()
         if fn.kind not in FUNCTION_KINDS or not fn.is_definition() or fn.usr in seen:
             continue
         if fn.file != me and (fn.file not in headers or declared.declares(fn.qualified_name())
                               and _in_tree(fn.file, opts.click_root)):
             continue
         seen.add(fn.usr)
-        name = fn.qualified_name() if fn.kind != "FUNCTION_DECL" else fn.spelling
+        name = _function_name(fn)
         fl = FunctionLoops(fn, name, sources, conv)
         current.append(fl)
         try:
@@ -268,6 +294,7 @@ def _unit(parsed: Parsed, path: str, opts: ParseOptions, whole_program: bool = F
                             {(lp.line, lp.column): lp for lp in loops},
                             {(c.line, c.column): c for c in fl.calls})
         unit.functions.append((info, loops))
+        work.extend(d for usr, d in reversed(fl.callees.items()) if usr not in seen)
         if fn.spelling == "configure" and fn.kind == "CXX_METHOD":
             unit.fillers.update(configuration_fillers(fn.tokens()))
         if body is not None:
@@ -279,6 +306,7 @@ def _unit(parsed: Parsed, path: str, opts: ParseOptions, whole_program: bool = F
         unit.fields = collect_fields(root, conv, {os.path.dirname(me)})
         unit.member_syms = conv.member_syms
     unit.bit_widths = dict(conv.bit_widths)
+    unit.symbol_decls = {k: set(v) for k, v in conv.symbol_decls.items()}
     for name, seen_decl in conv.global_syms.items():
         decl = seen_decl.definition or seen_decl
         # a file-scope "int g;" is a (tentative) definition in C, zero-initialized; libclang says it is not
@@ -287,6 +315,16 @@ def _unit(parsed: Parsed, path: str, opts: ParseOptions, whole_program: bool = F
             init = initializer(decl)
             unit.global_values.setdefault(name, []).append(conv.expr(init) if init is not None else sympy.Integer(0))
     return unit
+
+
+def _function_name(fn: Node) -> str:
+    """How a function is named in the rows: its qualified name (a free function by its name); a lambda's call
+    operator as ``Enclosing::function[lambda LINE:COL]``."""
+    qualified = fn.qualified_name()
+    if fn.spelling == "operator()" and "::(lambda at " in "::" + qualified:
+        outer = ("::" + qualified).split("::(lambda at ")[0].lstrip(":")
+        return f"{outer}[lambda {fn.line}:{fn.column}]"
+    return qualified if fn.kind != "FUNCTION_DECL" else fn.spelling
 
 
 def _assigned(w: Node, conv: Converter) -> Expr | None:

@@ -19,13 +19,16 @@ from collections import defaultdict
 import networkx as nx
 
 from analyzers.analysis import unique_findings
+from analyzers.assumptions import TrustedCall, describe
 from analyzers.policy import Policy
 from analyzers.report import ElementReport, FileResult
 from analyzers.walker import Hit, hit_finding
+from certify.core.findings import make_finding
 from certify.core.rules import rule
 
 UNRESOLVED_SYMBOL = rule("KS303")
 VIRTUAL_CALL = rule("KS405")
+UNBOUNDED = rule("KS502")
 
 
 def link(results: list[FileResult], policy: Policy) -> None:
@@ -52,10 +55,66 @@ def link(results: list[FileResult], policy: Policy) -> None:
             else:
                 kept.append(hit)
         hits[fid] = kept
+    costs: dict[str, str | None] = {}
+    symbols: dict[str, dict[str, str]] = {}
+    for r in results:
+        costs.update(r.function_costs)
+        symbols.update(r.class_symbols)
+    trusted: dict[str, list[TrustedCall]] = {}
+    for r in results:
+        for fid, calls in r.trusted.items():
+            trusted.setdefault(fid, calls)
     for r in results:
         for rep in r.elements:
             if any(usr in hits for _f, usr in rep.unresolved):
                 _link_element(rep, g, hits, names, policy)
+                _link_trusted(rep, g, trusted, hits, policy)
+                _link_costs(rep, hits, costs, symbols, policy)
+
+
+def _link_costs(rep: ElementReport, hits: dict[str, list[Hit]], costs: dict[str, str | None],
+                symbols: dict[str, dict[str, str]], policy: Policy) -> None:
+    """The cost of each packet-path method linked into another file is that file's cost of the definition; a
+    definition that file could not bound (or did not bound-analyze) is KS502 here too, as it would be at home."""
+    changed = False
+    for method, qname, usr in rep.packet_elsewhere:
+        if usr not in hits:
+            continue  # not in this run: still KS303
+        where = next((f for f, u in rep.unresolved if u == usr), None)
+        file, line = (where.file, where.line) if where is not None else (rep.file, rep.line)
+        cost = costs.get(qname)
+        rep.cost[method] = cost
+        if cost is not None:
+            rep.cost_symbols.update(symbols.get(qname.rpartition("::")[0], {}))
+            continue
+        problem = ("has no proven bound on its work (an unbounded loop or recursion, in another file of this run)"
+                   if qname in costs else "was not bound-analyzed (its body is in another file of this run)")
+        rep.findings.append(make_finding(UNBOUNDED, file, line, 1, severity=policy.severity(UNBOUNDED.id),
+                                         variant="method", method=qname, problem=problem, element=rep.cls,
+                                         symbol=qname))
+        changed = True
+    if changed:
+        rep.findings = unique_findings(rep.findings)
+        rep.decide(policy)
+
+
+def _link_trusted(rep: ElementReport, g: nx.DiGraph, trusted: dict[str, list[TrustedCall]],
+                  hits: dict[str, list[Hit]], policy: Policy) -> None:
+    """The routines taken on trust by the definitions an element was linked into join its assumptions."""
+    seen: set[str] = set()
+    todo = [usr for _f, usr in rep.unresolved if usr in hits and usr in g]
+    while todo:
+        fid = todo.pop()
+        if fid in seen or fid not in g:
+            continue
+        seen.add(fid)
+        if fid.startswith("vthis:"):  # a virtual call on this: the element's own overrides
+            todo.extend(t[1:] if t.startswith("?") else t for t in rep.overrides.get(fid[6:], []))
+        todo.extend(g.successors(fid))
+    more = {c for fid in seen for c in trusted.get(fid, [])}
+    if not more <= rep.trusted:
+        rep.trusted |= more
+        rep.assumptions = describe(rep.trusted, policy)
 
 
 def _link_element(rep: ElementReport, g: nx.DiGraph, hits: dict[str, list[Hit]], names: dict[str, str],

@@ -219,6 +219,21 @@ class TypeView:
     def canonical(self) -> TypeView:
         return TypeView(self._t.get_canonical())
 
+    def pointee(self) -> TypeView | None:
+        """The type a pointer or reference type points to (canonical), None for any other type."""
+        t = self._t.get_canonical()
+        if t.kind not in (ci.TypeKind.POINTER, ci.TypeKind.LVALUEREFERENCE, ci.TypeKind.RVALUEREFERENCE):
+            return None
+        return TypeView(t.get_pointee().get_canonical())
+
+    def element_type(self) -> TypeView | None:
+        """The element type of an array type (canonical), None for any other type."""
+        t = self._t.get_canonical()
+        if t.kind not in (ci.TypeKind.CONSTANTARRAY, ci.TypeKind.INCOMPLETEARRAY, ci.TypeKind.VARIABLEARRAY,
+                          ci.TypeKind.DEPENDENTSIZEDARRAY):
+            return None
+        return TypeView(t.element_type.get_canonical())
+
     def size(self) -> int | None:
         """``sizeof`` this type for the parse's target, as clang lays it out (bit-fields, packing, C++ classes);
         None for an incomplete, dependent or variable-sized type."""

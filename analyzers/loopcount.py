@@ -35,7 +35,7 @@ from sympy import Expr
 
 from analyzers import loopmath as lm
 from analyzers.frontend import Node
-from analyzers.loopexpr import Converter, is_unsigned_type, strip
+from analyzers.loopexpr import Converter, initializer, is_unsigned_type, root_decl, strip, symbol_name
 from analyzers.loopsyntax import (
     FLOAT_WIDTHS,
     Condition,
@@ -49,6 +49,7 @@ from analyzers.loopsyntax import (
     normal_step,
     parse_condition,
     step_of,
+    writes,
 )
 from analyzers.loopvalues import Frame, LocalValues
 
@@ -134,6 +135,94 @@ def recount(d: lm.Deferred, values: dict[str, Expr]) -> lm.TripCount:
                       d.early_exit)
 
 
+def _compared(cond: Node) -> tuple[Node, Node] | None:
+    """The two sides of ``a != b`` or ``a < b``, built-in or an overloaded operator."""
+    c = strip(cond)
+    kids = c.children()
+    if c.kind == "BINARY_OPERATOR" and c.operator() in ("!=", "<") and len(kids) == 2:
+        return kids[0], kids[1]
+    if c.kind == "CALL_EXPR" and c.spelling in ("operator!=", "operator<"):
+        args = [k for k in kids if strip(k).spelling != c.spelling]
+        return (args[0], args[1]) if len(args) == 2 else None
+    return None
+
+
+def _local_ref(n: Node) -> Node | None:
+    n = strip(n)
+    d = n.referenced if n.kind == "DECL_REF_EXPR" else None
+    return d if d is not None and d.kind == "VAR_DECL" else None
+
+
+def _method_object(call: Node, name: str) -> Node | None:
+    """The object of ``X.name()`` (no arguments), else None."""
+    call = strip(call)
+    for _ in range(4):  # a conversion (iterator to const_iterator) wraps the call in a constructor
+        if call.kind == "CALL_EXPR" and call.spelling != name and len(call.children()) == 1:
+            call = strip(call.children()[0])
+        else:
+            break
+    if call.kind != "CALL_EXPR" or call.spelling != name:
+        return None
+    kids = call.children()
+    m = strip(kids[0]) if len(kids) == 1 else None
+    if m is None or m.kind != "MEMBER_REF_EXPR" or not m.children():
+        return None
+    return m.children()[0]
+
+
+def _end_object(n: Node) -> Node | None:
+    """The container of ``X.end()``, directly or through a local set to it once and never written."""
+    obj = _method_object(n, "end")
+    if obj is not None:
+        return obj
+    d = _local_ref(n)
+    if d is None or d.type.is_reference():
+        return None
+    init = initializer(d)
+    fn = d.semantic_parent
+    body = next((c for c in fn.children() if c.kind == "COMPOUND_STMT"), None) if fn is not None else None
+    if init is None or body is None or decl_key(d) in writes(body):
+        return None
+    return _method_object(init, "end")
+
+
+def _initial_call(init: Node | None, var: Node) -> Node | None:
+    """What the ``for`` initializer sets the iterator to: its declaration's initializer or ``it = ...``."""
+    if init is None:
+        return None
+    for c in [init] + init.children():
+        if c.kind == "VAR_DECL" and c == var:
+            return initializer(c)
+        s = strip(c)
+        if s.kind == "BINARY_OPERATOR" and s.operator() == "=" and _local_ref(s.children()[0]) == var:
+            return s.children()[1]
+        if s.kind == "CALL_EXPR" and s.spelling == "operator=":
+            args = [k for k in s.children() if strip(k).spelling != "operator="]
+            if len(args) == 2 and _local_ref(args[0]) == var:
+                return args[1]
+    return None
+
+
+def _writes_itself(w: Node, var: Node) -> bool:
+    """Whether write ``w`` (of :func:`analyzers.loopsyntax.writes`) changes the iterator ``var`` itself, not what it
+    points to (``&it->field`` takes the address of an element, ``it->x = 1`` writes the element)."""
+    if w.kind == "CALL_EXPR":
+        return True  # a non-const method on it, or passed by non-const reference
+    kids = w.children()
+    return not kids or _local_ref(kids[0]) == var
+
+
+def _increments(inc: Node, var: Node) -> bool:
+    """``++it`` or ``it++``, built-in or an overloaded operator."""
+    s = strip(inc)
+    if s.kind == "UNARY_OPERATOR" and s.operator() == "++":
+        return bool(s.children()) and _local_ref(s.children()[0]) == var
+    if s.kind == "CALL_EXPR" and s.spelling == "operator++":
+        args = [k for k in s.children() if strip(k).spelling != "operator++"]
+        return bool(args) and _local_ref(args[0]) == var
+    return False
+
+
 class LoopCounter:
     """Counts the loops of one function, reading its locals through ``values``."""
 
@@ -162,6 +251,9 @@ class LoopCounter:
             if constant == 0:
                 return Counted(lm.TripCount(sympy.Integer(0 if kind != "do" else 1), lm.EXACT))
             return Counted.unbounded("constant true condition: only a break or return could end it")
+        ranged = self._iterator_range(kind, init, cond, inc, body, parents, n)
+        if ranged is not None:
+            return ranged
         parts = conjuncts(cond)
         results: list[Counted] = []
         for part in parts:
@@ -185,6 +277,44 @@ class LoopCounter:
         least = sympy.Min(*counts) if len(counts) > 1 else counts[0]
         return Counted(lm.TripCount(least, lm.UPPER, "a conjunct of the condition can end the loop earlier"),
                        best.var, best.symbol, None, least)
+
+    def _iterator_range(self, kind: str, init: Node | None, cond: Node, inc: Node | None, body: Node,
+                        parents: list[Node], n: Node) -> Counted | None:
+        """``for (it = X.begin(); it != X.end(); ++it)`` (or ``it < X.end()``, or ``end`` a local set to
+        ``X.end()`` and never written): at most ``X_size`` iterations, the size of container ``X``, when ``it``
+        has that one update, nothing in the body writes ``it`` or changes ``X``; None when the loop is not such
+        a walk (it is then read as a counting loop)."""
+        if kind != "for" or inc is None:
+            return None
+        sides = _compared(cond)
+        if sides is None:
+            return None
+        for it_side, end_side in (sides, sides[::-1]):
+            var = _local_ref(it_side)
+            end_obj = _end_object(end_side)
+            if var is None or end_obj is None:
+                continue
+            begin = _initial_call(init, var)
+            if begin is None or _method_object(begin, "begin") is None:
+                continue
+            obj = _method_object(begin, "begin")
+            assert obj is not None
+            if obj.tokens() != end_obj.tokens():
+                continue
+            if not _increments(inc, var):
+                return Counted.unbounded("an iterator walk with an unsupported update")
+            if any(_writes_itself(w, var) for w in self.values.writes(body).get(decl_key(var), [])):
+                return Counted.unbounded("the iterator is written in the body")
+            container = names_in(obj)
+            if set(self.values.writes(body)) & container or calls_may_write(body, container):
+                return Counted.unbounded("the container is changed in the body (data-dependent)")
+            size = self.conv.read_from(self.conv.symbol(symbol_name(obj) + "_size", True), root_decl(obj))
+            early = bool(exits_of(body) & {"break", "return", "goto"})
+            if early:
+                return Counted(lm.TripCount(size, lm.UPPER, "an early exit can shorten the loop"), var, None, None,
+                               size)
+            return Counted(lm.TripCount(size, lm.EXACT), var, None, None, size)
+        return None
 
     def _counting(self, pc: Condition, kind: str, init: Node | None, inc: Node | None, body: Node,
                   parents: list[Node], n: Node, frames: list[Frame]) -> Counted:

@@ -185,7 +185,16 @@ class Converter:
     member_syms: dict[str, set[str]] = field(default_factory=dict)  # symbol name -> field keys (whole program)
     bit_widths: dict[str, int | None] = field(default_factory=dict)  # member symbol -> unsigned bit-field width
     choice: Callable[[list[Expr]], Expr | None] | None = None  # c ? a : b -> a symbol standing for a or b
+    # symbol name -> USRs of the members and globals it reads (``_n``, ``_v_size`` of member ``_v``): what a write
+    # on the packet path must not change for a bound over it to hold (analyzers.element_bounds)
+    symbol_decls: dict[str, set[str]] = field(default_factory=dict)
     _decl_cache: dict[str, Expr | None] = field(default_factory=dict)
+
+    def read_from(self, sym: sympy.Symbol, decl: Node | None) -> sympy.Symbol:
+        """``sym`` stands for a value read from the member or global ``decl`` (kept in :attr:`symbol_decls`)."""
+        if decl is not None and decl.usr:
+            self.symbol_decls.setdefault(sym.name, set()).add(decl.usr)
+        return sym
 
     def symbol(self, name: str, nonnegative: bool = False) -> sympy.Symbol:
         name = re.sub(r"\W", "_", name)
@@ -288,7 +297,7 @@ class Converter:
                     if self.bit_widths.get(name, w) != w:
                         w = None
                     self.bit_widths[name] = w
-                return self.symbol(name, is_unsigned_type(n.type.spelling))
+                return self.read_from(self.symbol(name, is_unsigned_type(n.type.spelling)), d)
             return None
         if k == "ARRAY_SUBSCRIPT_EXPR":
             return self.member_element(n, depth)
@@ -297,7 +306,8 @@ class Converter:
             kids = n.children()
             if callee is not None and callee.kind == "CXX_METHOD" and callee.spelling in SIZE_METHODS \
                     and len(kids) == 1 and callee.is_const_method():
-                return self.symbol(symbol_name(n), True)
+                obj = strip(kids[0]).children() if strip(kids[0]).kind == "MEMBER_REF_EXPR" else []
+                return self.read_from(self.symbol(symbol_name(n), True), root_decl(obj[0]) if obj else None)
             return None
         return None
 
@@ -315,7 +325,7 @@ class Converter:
             return None
         name = f"{symbol_name(base)}_{int(index)}"
         self.member_syms.setdefault(name, set()).add(f"{d.usr}[{int(index)}]")
-        return self.symbol(name, is_unsigned_type(n.type.spelling))
+        return self.read_from(self.symbol(name, is_unsigned_type(n.type.spelling)), d)
 
     def declared(self, d: Node, use: Node, depth: int) -> Expr | None:
         if d.kind == "ENUM_CONSTANT_DECL":
@@ -335,7 +345,7 @@ class Converter:
                 return None
             name = d.spelling
             self.global_syms[name] = d
-            return self.symbol(name, is_unsigned_type(d.type.canonical.spelling))
+            return self.read_from(self.symbol(name, is_unsigned_type(d.type.canonical.spelling)), d)
         return self.local(d, use)
 
     def const_value(self, d: Node, depth: int) -> Expr | None:
@@ -458,6 +468,32 @@ class Converter:
         if not s or "[" in s:
             return None
         return sympy.Symbol("sizeof_" + re.sub(r"\W", "_", s), integer=True, positive=True)
+
+
+def root_decl(n: Node, depth: int = 0) -> Node | None:
+    """The member or global an object expression reads: ``_v`` (``this->_v``, ``ar->_v``) -> member ``_v``,
+    ``g_table`` -> global ``g_table``, a local reference or pointer initialized from one (``const V &r = _v``,
+    ``V *vp = &_v``) -> that one; None for another local, a parameter or a computed object."""
+    n = strip(n)
+    if depth > 8:
+        return None
+    if n.kind == "UNARY_OPERATOR" and n.operator() in ("&", "*") and n.children():
+        return root_decl(n.children()[0], depth + 1)
+    if n.kind == "MEMBER_REF_EXPR":
+        d = n.referenced
+        return d if d is not None and d.kind in ("FIELD_DECL", "VAR_DECL") else None
+    if n.kind == "DECL_REF_EXPR":
+        d = n.referenced
+        if d is None or d.kind != "VAR_DECL":
+            return None
+        parent = d.semantic_parent
+        if parent is not None and parent.kind in ("TRANSLATION_UNIT", "NAMESPACE", "CLASS_DECL", "STRUCT_DECL") \
+                or d.storage() == "STATIC":
+            return d
+        if d.type.is_reference() or d.type.is_pointer():
+            init = initializer(d)
+            return root_decl(init, depth + 1) if init is not None else None
+    return None
 
 
 def _record_decl(e: Node) -> Node | None:

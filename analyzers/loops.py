@@ -48,6 +48,10 @@ class Loop:
     annotated: str = ""  # the annotation's text when status is annotated
     range: lm.Range | None = None  # the values of its variable (additive counting loops), for cost
     deferred: lm.Deferred | None = None  # a symbolic step, counted in whole-program mode
+    usr: str = ""  # the USR of the function (or lambda, or template instance) it is in
+    # why a bound over members no longer holds: (file, line, column, member or global, how) of each write that can
+    # grow it on the packet path (analyzers.element_bounds)
+    grown: tuple[tuple[str, int, int, str, str], ...] = ()
 
 
 @dataclass
@@ -71,6 +75,7 @@ class FunctionLoops:
         self.conv = conv
         self.loops: list[Loop] = []
         self.calls: list[Call] = []
+        self.callees: dict[str, Node] = {}  # USR -> definition of each function called (lambdas, template instances)
         self.values = LocalValues(fn, conv)
         self.counter = LoopCounter(self.values, conv)
 
@@ -108,6 +113,9 @@ class FunctionLoops:
         # a value that varies with an enclosing loop is not one context: leave the parameter symbolic
         values = [None if v is not None and v.free_symbols & (loop_vars | set(self.values.finite)) else v for v in values]
         self.calls.append(Call(callee.usr, callee.spelling, n.line, n.column, values))
+        defn = callee.definition
+        if defn is not None:
+            self.callees.setdefault(callee.usr, defn)
 
     def _goto_back_edges(self, body: Node) -> None:
         labels: dict[str, tuple[int, int]] = {}
@@ -124,7 +132,7 @@ class FunctionLoops:
             target = g.tokens()[1] if len(g.tokens()) > 1 else ""
             if target in labels and labels[target] <= (g.line, g.column):
                 self.loops.append(Loop(g.file, g.line, g.column, self.name, "goto", None, lm.UNBOUNDED,
-                                       f"goto back edge to label '{target}'", depth=0))
+                                       f"goto back edge to label '{target}'", depth=0, usr=self.fn.usr))
 
     # ---- one loop ----------------------------------------------------------------------------
     def _loop(self, n: Node, parents: list[Node], frames: list[Frame]) -> Frame:
@@ -132,7 +140,7 @@ class FunctionLoops:
         counted = self.counter.count(n, kind, parents, frames)
         result, var, sym, rng, count = counted.trip, counted.var, counted.symbol, counted.range, counted.count
         loop = Loop(n.file, n.line, n.column, self.name, kind, None, lm.UNBOUNDED, result.reason,
-                    depth=len(frames), deferred=result.deferred)
+                    depth=len(frames), deferred=result.deferred, usr=self.fn.usr)
         frame = Frame(n, var, sym, rng)
         if count is None:
             count = result.count

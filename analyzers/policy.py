@@ -54,6 +54,11 @@ class Policy:
     severities: dict[str, str] = field(default_factory=dict)
     unsuppressible: frozenset[str] = frozenset()
     lists: dict[str, list[str]] = field(default_factory=dict)
+    path: str | None = None  # the user's policy file extending the shipped one, when there is one
+    # platform policy: may tenants call the write handlers of kernel elements?  False (the shipped default): only
+    # the platform operator reaches them, as reconfiguration, so what handlers do counts as configuration time
+    # for loop bounds (analyzers.element_bounds); True: a container a handler grows bounds no loop
+    tenant_write_handlers: bool = False
 
     def __post_init__(self) -> None:
         self._compiled = {k: _Patterns(v) for k, v in self.lists.items()}
@@ -110,11 +115,13 @@ def load_policy(path: str | None = None) -> Policy:
     severities: dict[str, str] = {}
     unsuppressible: set[str] = set()
     lists: dict[str, list[str]] = {}
+    tenant_write_handlers = False
     for d in docs:
+        tenant_write_handlers = bool(d.get("tenant_write_handlers", tenant_write_handlers))
         verdicts.update(d.get("verdicts", {}))
         severities.update(d.get("severities", {}))
         unsuppressible.update(d.get("unsuppressible", []))
         for k, v in d.items():
             if isinstance(v, list) and k != "unsuppressible":
                 lists.setdefault(k, []).extend(v)
-    return Policy(verdicts, severities, frozenset(unsuppressible), lists)
+    return Policy(verdicts, severities, frozenset(unsuppressible), lists, path or None, tenant_write_handlers)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from analyzers.assumptions import TrustedCall
+from analyzers.guards import Guard, Key, split_conditions
 from analyzers.policy import Policy
 from analyzers.rules import BY_ID
 from certify.core.findings import Finding
@@ -44,9 +46,24 @@ class ElementReport:
     cost_symbols: dict[str, str] = field(default_factory=dict)
     # the packet-path methods the class runs: (method, qualified name, file, line), bases included
     packet_defs: list[tuple[str, str, str, int]] = field(default_factory=list)
+    # the packet-path methods whose bodies are in another file (KS303 until analyzers.crossfile links them):
+    # (method, qualified name, USR)
+    packet_elsewhere: list[tuple[str, str, str]] = field(default_factory=list)
+    # mutable globals read on the packet path that no file of the library writes (analyzers.globaluse):
+    # (qualified name, the file defining it); their KS102 findings were dropped on that proof
+    relies_on: list[tuple[str, str]] = field(default_factory=list)
     # what the packet path does to the data's start and the network header (analyzers.checks.layout);
     # None when some call on it was not resolved
     packet_layout: dict[str, bool] | None = None
+    # packet-path findings that run only when a configuration keyword is given (analyzers.guards), by (rule, file,
+    # line, column); from them decide() sets the conditions of the verdict and the verdict of the other findings
+    guards: dict[Key, Guard] = field(default_factory=dict)
+    conditions: list[dict[str, Any]] = field(default_factory=list)
+    verdict_unless_configured: str | None = None
+    # the routines the packet path takes on trust (analyzers.checks.trusted), and what that assumes, one per
+    # routine (analyzers.assumptions.describe): never a change of verdict, always said
+    trusted: set[TrustedCall] = field(default_factory=set)
+    assumptions: list[dict[str, Any]] = field(default_factory=list)
 
     def decide(self, policy: Policy) -> None:
         """Set verdict and reasons from the packet-path findings."""
@@ -65,6 +82,8 @@ class ElementReport:
             f"{cls}: {rid} {BY_ID[rid].symbol if rid in BY_ID else ''} ({counts[rid]} finding{'s' if counts[rid] != 1 else ''})"
             for rid, cls in sorted(reasons.items(), key=lambda kv: (-_RANK[kv[1]], kv[0]))
         ]
+        self.conditions, self.verdict_unless_configured = split_conditions(self.findings, self.guards,
+                                                                           policy.verdict_class)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,7 +104,11 @@ class ElementReport:
             "class_name": self.info.get("class_name", self.cls),
             "flow_code": self.info.get("flow_code", ""),
             "notes": list(self.notes),
+            "relies_on": [{"global": g, "file": f} for g, f in self.relies_on],
             "packet_layout": dict(self.packet_layout) if self.packet_layout is not None else None,
+            "assumptions": [dict(a) for a in self.assumptions],
+            "conditions": [dict(c) for c in self.conditions],
+            "verdict_unless_configured": self.verdict_unless_configured,
         }
 
 
@@ -107,3 +130,12 @@ class FileResult:
     hits: dict[str, list[Any]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
     edges: list[tuple[str, str, tuple[str, int, int]]] = field(default_factory=list)
+    trusted: dict[str, list[TrustedCall]] = field(default_factory=dict)  # callees taken on trust, by function id
+    # the loop-bound analysis of every function of the file, for linking across files: cost by qualified name
+    # (None when unbounded; absent when not bound-analyzed), cost symbol fills by C++ class
+    function_costs: dict[str, str | None] = field(default_factory=dict)
+    class_symbols: dict[str, dict[str, str]] = field(default_factory=dict)
+    # mutable globals any function of the file writes (or lets escape), and those its own files define
+    # (analyzers.globaluse)
+    global_writes: list[str] = field(default_factory=list)
+    global_defined: list[str] = field(default_factory=list)

@@ -19,6 +19,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from analyzers.assumptions import TrustedCall
 from analyzers.frontend import Node
 from analyzers.policy import Policy
 from certify.core.findings import Finding, Rule, make_finding
@@ -79,6 +80,8 @@ class FunctionContext:
     calls: list[Call] = field(default_factory=list)
     to_walk: list[Node] = field(default_factory=list)
     layout: set[str] = field(default_factory=set)  # packet layout facts (analyzers.checks.layout)
+    alias: list[tuple[Any, ...]] = field(default_factory=list)  # points-to facts (analyzers.checks.alias)
+    trusted: set[TrustedCall] = field(default_factory=set)  # callees taken on trust (analyzers.checks.trusted)
 
     def report(self, rule: Rule, node: Node, symbol: str = "", **detail: Any) -> None:
         self.hits.append(Hit(rule, node.file, node.line, node.column, symbol,

@@ -176,6 +176,7 @@ def _content_changes(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
 
 def cmd_db(args: argparse.Namespace) -> int:
     from element_db.decision import Decisions
+    from element_db.record import ASSUMPTIONS_NOT_RECORDED, assumptions_of
     from element_db.store import Database
 
     if args.db_command == "diff":
@@ -215,6 +216,8 @@ def cmd_db(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
         doc = dict(d.record, status=d.state, layer=d.layer, decision=d.to_json(),
                    **({"status_reason": d.reason} if d.reason else {}))
+        if assumptions_of(d.record) is None:  # an older record: say so, never print it as "none"
+            doc["assumptions_note"] = ASSUMPTIONS_NOT_RECORDED
         _write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
         return EXIT_OK
     if args.db_command == "verify":
@@ -279,12 +282,47 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _explain_record(d: Any) -> str:
+    """What a class's record says and how it is decided: verdict, reasons, findings, and the assumptions the
+    verdict rests on."""
+    from element_db.record import ASSUMPTIONS_NOT_RECORDED, assumptions_of
+
+    rec = d.record
+    where = f"layer {d.layer}" if d.layer else "no layer"
+    lines = [f"{d.klass}: {rec['verdict']} (record {d.state}{': ' + d.reason if d.reason else ''}; {where}; "
+             f"placement {d.placement})", "", "Reasons:"]
+    lines += [f"    {r}" for r in rec.get("reasons", [])] or ["    (none recorded)"]
+    findings = rec.get("findings", [])
+    lines += ["", f"Findings on the packet path ({len(findings)}):" if findings else "Findings on the packet path: none"]
+    lines += [f"    {f['file']}:{f['line']}:{f['column']}: {f['rule']}: {f['message']}" for f in findings]
+    found = assumptions_of(rec)
+    lines.append("")
+    if found is None:
+        lines.append(f"Assumptions: {ASSUMPTIONS_NOT_RECORDED}")
+    elif not found:
+        lines.append("Assumptions: none (no trusted routine on the packet path)")
+    else:
+        lines.append(f"Assumptions ({len(found)}): what the verdict rests on without a proof, one trusted routine each:")
+        for a in found:
+            lines.append(f"    {a['routine']}: {a['assumed']}")
+            lines.append(f"        declared in {a['declared_in']}")
+    return "\n".join(lines) + "\n"
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from certify.catalog import effect_text, find_rule
 
     r = find_rule(args.rule)
     if r is None:
-        raise UsageError(f"certify explain: error: no rule {args.rule!r} (see 'certify rules')")
+        from element_db.decision import Decisions
+
+        if args.rule.isidentifier() or "@" in args.rule:  # an element class: what its record says
+            d = Decisions(_layers(args, True), _context(args)).get(args.rule)
+            if d.record is not None:
+                _write(_explain_record(d))
+                return EXIT_OK
+        raise UsageError(f"certify explain: error: no rule or element class {args.rule!r} (see 'certify rules' and "
+                         "'certify db list')")
     text = f"{r.id} {r.symbol} ({r.severity})\n\n{r.rationale}\n\nEffect: {effect_text(r)}.\n"
     if r.bad:
         text += f"\nBad:\n    {r.bad}\n"
@@ -558,8 +596,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("rules", help="print the rule catalog")
     pr.set_defaults(func=cmd_rules)
-    pe = sub.add_parser("explain", help="explain one rule, with a bad and a good example")
-    pe.add_argument("rule", metavar="RULE")
+    pe = sub.add_parser("explain", help="explain one rule, with a bad and a good example; or an element class's "
+                        "record: its verdict, reasons and the assumptions it rests on",
+                        description="certify explain RULE: the rule (by id or symbol), why it exists, a bad and a good "
+                        "example.  certify explain CLASS: the class's record in the layered database (--db ...): "
+                        "verdict, reasons, findings and the trusted assumptions the verdict rests on.  Exit 0; 2: no "
+                        "such rule and no readable record of such a class.")
+    pe.add_argument("rule", metavar="RULE|CLASS")
+    _add_database_options(pe, _SOURCES_HELP)
     pe.set_defaults(func=cmd_explain)
     return p
 

@@ -16,14 +16,23 @@ is :mod:`analyzers.engine`.  Exit status:
   unreadable or invalid policy; a bad --click-root or -p.
 
 Text output: one compiler-style line per packet-path finding,
-``file:line:col: KSnnn: message [symbol]``, then one verdict line per element
+``file:line:col: KSnnn: message [symbol]``, then one line per trusted routine
+the packet path reaches, as one line naming them (``file:line:1: assumes: 5
+trusted routines (...): Packet::uniqueify, ..., memcpy``), or with
+``--verbose`` one line per routine saying what is assumed and where it is
+declared: what the verdict rests on without a proof; then one verdict line per element
 (``file: verdict: no exported element`` for a file without one).  A file that
 certifies nothing is also reported on stderr as a compiler reports a failed
 compilation: its first parse errors, ``file:line:col: error: message``, then a
 summary, ``file: error: N parse errors and no exported element: nothing
 certified``.  JSON carries those lines as ``errors`` (``line`` and ``column``
 null when the line has no position); SARIF carries the file's parse errors as
-KS001 results and the summary as a failed invocation's notification.
+KS001 results and the summary as a failed invocation's notification.  Every
+element's ``assumptions`` (:mod:`analyzers.assumptions`) are in the JSON, and in
+SARIF in each of its results' property bags, in the run's property bag (every
+element, kernel ones included) and as one note-level tool configuration
+notification per element that has any: a verdict resting on trusted routines
+is never silent, in any format.
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ if TYPE_CHECKING:
 EXIT_KERNEL = 0
 EXIT_NOT_KERNEL = 1
 EXIT_BAD_INPUT = 2
+ASSUMPTIONS_NOTE = "CERTIFY-ASSUMPTIONS"  # the SARIF notification descriptor of a verdict's trusted assumptions
 
 # the names compilers take for C or C++ source and headers (the parse is C++ whatever the suffix)
 SOURCE_SUFFIXES = (".cc", ".cpp", ".cxx", ".c++", ".cp", ".c", ".ii",
@@ -68,6 +78,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--userlevel", action="store_true",
                    help="analyze the user-level build only (kernel-only code is not held against the element)")
     p.add_argument("-j", "--jobs", type=int, default=0, metavar="N", help="worker processes (default: CPU count)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="text output: one line per trusted routine the verdict rests on, saying what is assumed and "
+                        "where it is declared (default: one line naming them)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the report as JSON")
     fmt.add_argument("--sarif", action="store_true", help="print the report as SARIF 2.1.0")
@@ -143,6 +156,24 @@ def _sarif_location(file: str, line: int | None, column: int | None) -> dict[str
     return {"physicalLocation": where}
 
 
+SHOWN_ROUTINES = 10  # routines named on the one summary line; --verbose gives every one a line of its own
+
+
+def _assumption_lines(file: str, line: int, assumptions: list[dict[str, Any]], verbose: bool) -> list[str]:
+    """What an element's verdict rests on, at the class, as compilers print a note: one summary line (how many
+    trusted routines, the first names), or with ``verbose`` one line per routine: what is assumed, and where."""
+    where = position(file, line, 1)
+    if not assumptions:
+        return []
+    if verbose:
+        return [f"{where}: assumes: {a['routine']}: {a['assumed']} [{a['declared_in']}]" for a in assumptions]
+    names = [a["routine"] for a in assumptions]
+    more = f", and {len(names) - SHOWN_ROUTINES} more" if len(names) > SHOWN_ROUTINES else ""
+    n = len(names)
+    return [f"{where}: assumes: {n} trusted routine{'s' if n != 1 else ''} (not analysed, or costs declared; "
+            f"--verbose says what and where): {', '.join(names[:SHOWN_ROUTINES])}{more}"]
+
+
 def _sarif(doc: dict[str, Any]) -> dict[str, Any]:
     from analyzers.rules import RULES
 
@@ -157,7 +188,8 @@ def _sarif(doc: dict[str, Any]) -> dict[str, Any]:
                 "level": level(f["severity"]),
                 "message": {"text": f"{e['class']}: {f['message']}"},
                 "locations": [_sarif_location(f["file"], f["line"], f["column"])],
-                "properties": {"element": e["class"], "verdict": e["verdict"], "path": f["path"]},
+                "properties": {"element": e["class"], "verdict": e["verdict"], "path": f["path"],
+                               "assumptions": e["assumptions"]},
             })
     for r in doc["files"]:  # findings of a file that has no element (its parse errors, a crash)
         for f in r["findings"]:
@@ -174,17 +206,43 @@ def _sarif(doc: dict[str, Any]) -> dict[str, Any]:
     rules = [{"id": r.id, "name": r.symbol, "shortDescription": {"text": r.rationale},
               "defaultConfiguration": {"level": level(r.severity)}}
              for r in RULES]
+    # what each verdict assumes: in the run's property bag (every element, kernel ones with no finding included)
+    # and, for each element resting on trusted routines, a note about the tool's configuration (the policy's
+    # allowed_api, the declared API costs) that viewers show beside the results
+    assumed = [e for e in doc["elements"] if e.get("assumptions")]
+    config_notes = [{"level": "note",
+                     "descriptor": {"id": ASSUMPTIONS_NOTE, "index": 0},
+                     "message": {"text": f"{e['class']}: verdict {e['verdict']} rests on {len(e['assumptions'])} "
+                                         f"trusted routine{'s' if len(e['assumptions']) != 1 else ''} whose bodies or "
+                                         "costs are declared, not analysed: "
+                                         + ", ".join(a["routine"] for a in e["assumptions"])},
+                     "locations": [_sarif_location(e["file"] if e.get("class_file") is None else e["class_file"],
+                                                   e.get("class_line"), 1)],
+                     "properties": {"element": e["class"], "verdict": e["verdict"], "assumptions": e["assumptions"]}}
+                    for e in assumed]
+    invocation: dict[str, Any] = {"executionSuccessful": not doc["errors"], "toolExecutionNotifications": notifications}
+    if config_notes:
+        invocation["toolConfigurationNotifications"] = config_notes
+    driver: dict[str, Any] = {"name": "certify-element", "rules": rules}
+    if config_notes:
+        driver["notifications"] = [{
+            "id": ASSUMPTIONS_NOTE, "name": "trusted-assumptions",
+            "shortDescription": {"text": "A verdict that rests on trusted routines (policy allowed_api) or declared "
+                                         "API costs (api_costs.yaml), not on analysis."}}]
     return {"version": "2.1.0", "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-            "runs": [{"tool": {"driver": {"name": "certify-element", "rules": rules}},
-                      "invocations": [{"executionSuccessful": not doc["errors"],
-                                       "toolExecutionNotifications": notifications}],
-                      "results": results}]}
+            "runs": [{"tool": {"driver": driver},
+                      "invocations": [invocation],
+                      "results": results,
+                      "properties": {"elements": [{"class": e["class"], "verdict": e["verdict"],
+                                                   "file": e["file"], "assumptions": e["assumptions"]}
+                                                  for e in doc["elements"]]}}]}
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``certify element``; returns the exit status, never raises on bad input."""
     from analyzers.engine import analyze_paths
     from analyzers.frontend import ParseOptions
+    from analyzers.guards import condition_text
     from analyzers.policy import PolicyError, load_policy
 
     problem = _check_input(args)
@@ -220,7 +278,10 @@ def run(args: argparse.Namespace) -> int:
             lines.extend(str(f) for f in r.findings if not (r.diagnostics and f.rule == "KS001"))
             for e in r.elements:
                 lines.extend(str(f) for f in e.findings)
-                reasons = "; ".join(e.reasons)
+                lines.extend(_assumption_lines(e.file, e.line, e.assumptions, args.verbose))
+                # a configuration-conditional verdict says first what an instance gets without the keywords
+                unless = condition_text(e.verdict_unless_configured, e.conditions, e.verdict)
+                reasons = "; ".join(([unless] if unless else []) + e.reasons)
                 lines.append(f"{e.file}:{e.line}:1: verdict: {e.cls}: {e.verdict}" + (f" ({reasons})" if reasons else ""))
             if not r.elements:
                 lines.append(f"{r.file}: verdict: no exported element")

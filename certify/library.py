@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from analyzers.assumptions import merge as merge_assumptions
 from element_db.decision import ANALYZER_VERSION, Context, Decisions, policy_version
 from element_db.record import make_record, now, sha256_file
 from element_db.store import STOCK_DB, Database, LayeredDatabase
@@ -107,19 +108,36 @@ def certify_library(
         if d.state == "fresh" and d.record is not None and d.record.get("source_base") == base:
             key = tuple(sorted((s["path"], s["sha256"]) for s in d.record["sources"]))
             known.setdefault(key, []).append(d.klass)
-    pending = []
+    pending: list[str] = []
+    kept: dict[str, list[dict[str, Any]]] = {}  # skipped file -> its fresh records
     for f in files:
         key = tuple(sources_of(f, root))
         if not force and key in known:
-            res.skipped += 1
-            for k in known[key]:
-                rec = db.read(k).record
-                if rec is not None:
-                    res.per_dir.setdefault(os.path.relpath(os.path.dirname(f), root), collections.Counter())[rec["verdict"]] += 1
+            kept[f] = [r for r in (db.read(k).record for k in known[key]) if r is not None]
         else:
             pending.append(f)
+    opts = ParseOptions(click_root=click_root)
+    results = analyze_paths(pending, opts, policy_path, True, jobs, progress) if pending else []
+    # a kept record that relied on a global no file wrote is re-analysed when a new file writes it
+    new_writes = {g for fr in results for g in fr.global_writes}
+    relying = [f for f, recs in kept.items()
+               if any(r.get("global") in new_writes for rec in recs for r in rec.get("relies_on", []))]
+    if relying:
+        results += analyze_paths(relying, opts, policy_path, True, jobs, None)
+        pending += relying
+        for f in relying:
+            del kept[f]
+    if results:
+        from analyzers.globaluse import relax
+        from analyzers.policy import load_policy
+
+        relax(results, load_policy(policy_path),
+              {g for recs in kept.values() for rec in recs for g in rec.get("global_writes", [])})
+    for f, recs in kept.items():
+        res.skipped += 1
+        for rec in recs:
+            res.per_dir.setdefault(os.path.relpath(os.path.dirname(f), root), collections.Counter())[rec["verdict"]] += 1
     if pending:
-        results = analyze_paths(pending, ParseOptions(click_root=click_root), policy_path, True, jobs, progress)
         by_class: dict[str, list[tuple[str, Any]]] = {}
         for path, fr in zip(pending, results):
             res.analyzed += 1
@@ -131,9 +149,10 @@ def certify_library(
                     res.skipped_names.append(f"{path}: element name {name!r} is not a Click class name")
                     continue
                 by_class.setdefault(name, []).append((path, rep))
+        writes = {path: fr.global_writes for path, fr in zip(pending, results)}
         stamp = now()
         for name, variants in sorted(by_class.items()):
-            rec = _record(name, variants, root, pv, stamp, base)
+            rec = _record(name, variants, root, pv, stamp, base, writes)
             db.write(rec)
             res.records += 1
             for path, _ in variants:
@@ -141,7 +160,8 @@ def certify_library(
     return res
 
 
-def _record(name: str, variants: list[tuple[str, Any]], root: str, pv: str, stamp: str, base: str | None) -> dict[str, Any]:
+def _record(name: str, variants: list[tuple[str, Any]], root: str, pv: str, stamp: str, base: str | None,
+            writes: dict[str, list[str]] | None = None) -> dict[str, Any]:
     sources: dict[str, str] = {}
     findings: list[dict[str, Any]] = []
     reasons: list[str] = []
@@ -169,6 +189,10 @@ def _record(name: str, variants: list[tuple[str, Any]], root: str, pv: str, stam
         extra["loops"] = [_rel_finding(lp, root) for lp in first.get("loops", [])]
         extra["cost"] = first.get("cost") or {}
         extra["cost_symbols"] = first.get("cost_symbols") or {}
+        if first.get("conditions"):  # configuration-conditional findings (analyzers.guards); several variants: none
+            extra["conditions"] = [dict(c, findings=[_rel_finding(f, root) for f in c["findings"]])
+                                   for c in first["conditions"]]
+            extra["verdict_unless_configured"] = first["verdict_unless_configured"]
     if info.get("ports"):
         extra["port_count"] = info["ports"]
     if info.get("processing"):
@@ -177,5 +201,16 @@ def _record(name: str, variants: list[tuple[str, Any]], root: str, pv: str, stam
         extra["flow_code"] = info["flow_code"]
     if suppressions:
         extra["suppressions"] = suppressions
+    # what the verdict rests on without a proof, every variant's (an empty list: nothing taken on trust; a record
+    # without the field predates it)
+    extra["assumptions"] = merge_assumptions(*(rep.assumptions for _p, rep in variants))
+    # the library-wide proof that some globals are never written (analyzers.globaluse): what this record relied
+    # on, and what its own sources write, so that a later file or layer that writes one makes it stale
+    relied = sorted({(g, f) for _p, rep in variants for g, f in rep.relies_on})
+    if relied:
+        extra["relies_on"] = [{"global": g, "file": _rel_finding({"file": f}, root)["file"]} for g, f in relied]
+    written = sorted({g for p, _rep in variants for g in (writes or {}).get(p, [])})
+    if written:
+        extra["global_writes"] = written
     return make_record(name, sorted(sources.items()), ANALYZER_VERSION, pv, verdict, reasons or ["no finding on the packet path"],
                        findings, certified_at=stamp, **extra)

@@ -39,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,9 +139,11 @@ def check_sources(record: Mapping[str, Any], layer: Database, ctx: Context) -> t
     return "unavailable", f"no source of the record is under {', '.join(candidates)}", None
 
 
-def decide(found: Found, ctx: Context) -> Decision:
+def decide(found: Found, ctx: Context, writers: Callable[[], Mapping[str, str]] | None = None) -> Decision:
     """The decision for one class from what the layers hold for it: the core's :func:`certify.core.decision.decide`
-    over this record, the current versions and a check of its sources."""
+    over this record, the current versions and a check of its sources.  ``writers`` (global -> who writes it,
+    over every layer) is asked only for a record that relied on globals no file of its library writes
+    (``relies_on``, :mod:`analyzers.globaluse`): a layer whose sources write one makes the record stale."""
     st = found.status
     layer = found.layer
     rec = st.record
@@ -151,10 +153,19 @@ def decide(found: Found, ctx: Context) -> Decision:
         assert rec is not None and layer is not None
         return check_sources(rec, layer, ctx)
 
+    def conflict() -> str:
+        relied = [r["global"] for r in (rec or {}).get("relies_on", [])]
+        if not relied or writers is None:
+            return ""
+        by = writers()
+        hit = next((g for g in relied if g in by), None)
+        return "" if hit is None else f"relied on {hit} being written by no source, but {by[hit]} writes it"
+
     return core_decide(st.klass, "missing" if layer is None else st.state, st.reason, rec,
                        analyzer_version=ctx.analyzer_version, policy_version=current, check_sources=sources,
                        layer=layer.name if layer else None, layer_path=layer.path if layer else None,
-                       stock=bool(layer and layer.is_stock), overrides=tuple(db.name for db in found.shadowed))
+                       stock=bool(layer and layer.is_stock), overrides=tuple(db.name for db in found.shadowed),
+                       conflict=conflict)
 
 
 class Decisions:
@@ -164,12 +175,24 @@ class Decisions:
         self.db = db
         self.ctx = ctx
         self._done: dict[str, Decision] = {}
+        self._writers: dict[str, str] | None = None
 
     def get(self, klass: str) -> Decision:
         d = self._done.get(klass)
         if d is None:
-            d = self._done[klass] = decide(self.db.read(klass), self.ctx)
+            d = self._done[klass] = decide(self.db.read(klass), self.ctx, self.writers)
         return d
+
+    def writers(self) -> Mapping[str, str]:
+        """Every global some record of some layer says its sources write -> who (read once, when first needed)."""
+        if self._writers is None:
+            self._writers = {}
+            for layer in self.db.layers:
+                for klass in layer.classes():
+                    rec = layer.read(klass).record
+                    for g in (rec or {}).get("global_writes", []):
+                        self._writers.setdefault(g, f"class {klass} (layer {layer.name})")
+        return self._writers
 
     def all(self) -> list[Decision]:
         """Every class any layer holds a record for, in class order."""
@@ -196,3 +219,68 @@ def override_note(d: Decision) -> str:
     hidden = " and ".join("the stock record" if name == "stock" else f"the record from layer {name}"
                           for name in d.overrides)
     return f"certify: note: class {d.klass}: record from layer {d.layer} overrides {hidden}"
+
+
+# --------------------------------------------------------------------------- configuration-conditional verdicts
+
+
+def condition_keywords(record: Mapping[str, Any] | None) -> dict[str, int | None]:
+    """The keywords a record's verdict is conditional on (``conditions``, :mod:`analyzers.guards`), each with the
+    position of the positional argument that also gives it (None: by keyword only).  The merge reads an instance's
+    configuration for them (element_db never parses configurations) and hands the ones given to
+    :func:`decide_instance`."""
+    out: dict[str, int | None] = {}
+    for c in (record or {}).get("conditions", []):
+        for kw in c.get("keywords", []):
+            pos = c.get("positions", {}).get(kw)
+            if kw not in out or (pos is not None and (out[kw] is None or pos < (out[kw] or 0))):
+                out[kw] = pos
+    return out
+
+
+@dataclass(frozen=True)
+class InstanceDecision:
+    """Where one element instance may run, from its class's decision and the keywords its configuration gives."""
+
+    placement: str  # kernel | user | refused
+    verdict: str | None  # the verdict for this instance
+    conditional: bool  # the class's conditions decided it (the instance's configuration counts)
+    reason: str = ""  # why, in the instance's terms, when conditional
+    given: tuple[str, ...] = ()  # the conditions' keywords the configuration gives
+    unless: tuple[str, ...] = ()  # the keywords that would make it worse (none given)
+
+
+_WORSE = {"kernel": 0, "userspace": 1, "reject": 2, "error": 3}
+
+
+def decide_instance(dec: Decision, given: frozenset[str] | None) -> InstanceDecision:
+    """The decision for one instance of ``dec``'s class whose configuration gives the keywords ``given`` (None:
+    the configuration could not be read).  Only a fresh record with ``conditions`` and a
+    ``verdict_unless_configured`` is decided per instance: the instance gets the verdict of the unconditional
+    findings made worse by every condition one of whose keywords it gives.  Anything else, and a configuration
+    that could not be read, gets the class's decision (the worst case: fail closed)."""
+    rec = dec.record
+    unless = rec.get("verdict_unless_configured") if rec else None
+    conditions = rec.get("conditions", []) if rec else []
+    if dec.state != "fresh" or not conditions or unless not in _WORSE or dec.verdict == "error":
+        return InstanceDecision(dec.placement, dec.verdict, False)
+    keywords = tuple(condition_keywords(rec))
+    if given is None:
+        return InstanceDecision(dec.placement, dec.verdict, True, "its configuration could not be read for "
+                                + " or ".join(keywords) + f": the class's verdict, {dec.verdict}, holds")
+    verdict = str(unless)
+    hit: list[str] = []
+    for c in conditions:
+        kws = [k for k in c.get("keywords", []) if k in given]
+        if kws:
+            hit.extend(k for k in kws if k not in hit)
+            v = c.get("verdict_if_given", "error")
+            if _WORSE.get(v, 3) > _WORSE[verdict]:
+                verdict = v if v in _WORSE else "error"
+    placement = {"kernel": "kernel", "userspace": "user"}.get(verdict, "refused")
+    if hit:
+        why = (f"its configuration gives {' and '.join(hit)}, which makes it {verdict} ("
+               + "; ".join(c["guard"] for c in conditions if set(c.get("keywords", [])) & set(hit)) + ")")
+    else:
+        why = f"{verdict} unless {' or '.join(keywords)} is given, and its configuration gives none of them"
+    return InstanceDecision(placement, verdict, True, why, tuple(hit), keywords)

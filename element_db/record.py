@@ -4,7 +4,8 @@ A record says what certify proved about one element class at one source
 version: the sources (paths relative to the tree they were certified from,
 each with its sha256), the analyzer and policy versions, the verdict with its
 reasons and findings, loop bounds and costs, port metadata, trusted
-annotations and suppressions, and when; ``source_base`` says where that tree
+annotations and suppressions, the assumptions the verdict rests on (the
+trusted routines of its packet path: :mod:`analyzers.assumptions`), and when; ``source_base`` says where that tree
 was, relative to the database directory.  It holds no source text.
 
 Decides the record's form: ``data/record.schema.json`` (formats checked) and
@@ -29,6 +30,8 @@ import jsonschema
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "record.schema.json")
 SCHEMA_VERSION = 1
 VERDICTS = ("kernel", "userspace", "reject", "error")
+# what every reader says of a record made before assumptions were recorded: not "none", which would be a claim
+ASSUMPTIONS_NOT_RECORDED = "not recorded (certified by an older analyzer; certify library --force lists them)"
 
 
 @functools.cache
@@ -103,6 +106,13 @@ def make_record(
     if errors:
         raise ValueError(f"record for {klass} does not fit the schema: {errors[0]}")
     return rec
+
+
+def assumptions_of(record: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """The record's assumptions (an empty list: its packet path takes nothing on trust), or None when the record
+    does not say (made before they were recorded: :data:`ASSUMPTIONS_NOT_RECORDED`)."""
+    found = record.get("assumptions")
+    return list(found) if isinstance(found, list) else None
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,8 @@ def real_click_demo() -> int:
 
 
 def partition_demo(db: str) -> int:
-    """Merge with the database: FlowTap runs in dave's container; tasks over the budget are split."""
+    """Merge with the database: FlowTap runs in dave's container; tasks over the budget are split; Tally runs in
+    the kernel for frank (no SHARED) and in grace's container (SHARED given): a configuration-conditional verdict."""
     import json
 
     from certify.cli import main as certify
@@ -147,6 +148,9 @@ def partition_demo(db: str) -> int:
         user = sorted(e for e, p in placed.items() if p["side"] == "user")
         print(f"network {net}: {len(placed) - len(user)} elements in the kernel, "
               f"in its container: {', '.join(user) if user else 'none'}")
+        for e, p in sorted(placed.items()):  # placed by the instance's own configuration
+            if "condition" in p:
+                print(f"  {e}: {'kernel' if p['side'] == 'kernel' else 'container'}: {p['reason']}")
         for ch in plan["channels"].get(net, []):
             sides = ("kernel", "container") if ch["direction"] == "to_user" else ("container", "kernel")
             print(f"  channel {ch['endpoint']}: {ch['from']} [{ch['from_port']}] ({sides[0]}) -> "
@@ -160,6 +164,9 @@ def partition_demo(db: str) -> int:
               f"({t['packets_per_run']:g} packet{'s' if t['packets_per_run'] != 1 else ''})")
     if plan["placements"]["dave"]["FlowTap@3"]["side"] != "user" or not plan["splits"]:
         print("demo: expected FlowTap in dave's container and a task split", file=sys.stderr)
+        return 1
+    if (plan["placements"]["frank"]["Tally@2"]["side"], plan["placements"]["grace"]["t"]["side"]) != ("kernel", "user"):
+        print("demo: expected frank's Tally in the kernel and grace's in her container", file=sys.stderr)
         return 1
     print(f"kernel: {os.path.relpath(out)}/master.click; containers: "
           + ", ".join(f"{os.path.relpath(out)}/{n}/user.click" for n in sorted(plan["channels"]) if plan["channels"][n]))

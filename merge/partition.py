@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 import networkx as nx
 
 from certify.core.findings import Finding, make_finding
-from element_db.decision import Decisions
+from element_db.decision import Decision, Decisions, InstanceDecision, condition_keywords, decide_instance
 from merge import rules
 from merge.channels import (
     NONE,
@@ -47,6 +48,7 @@ from merge.channels import (
     needs_header,
 )
 from merge.checks import NetworkResult, device_argument
+from merge.lang.confparse import argvec, keyword
 from merge.policy import Policy
 from merge.ports import resolve_processing
 
@@ -58,6 +60,9 @@ class Placement:
     network: str
     side: dict[str, str] = field(default_factory=dict)  # element -> "kernel" | "user" | "device"
     reasons: dict[str, str] = field(default_factory=dict)
+    # elements placed by their own configuration (a configuration-conditional record): the keywords of the
+    # class's conditions that the instance gives, and those it could give
+    conditional: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def user_elements(self) -> list[str]:
         return [e for e, s in self.side.items() if s == "user"]
@@ -94,13 +99,16 @@ def place(
             pl.reasons[e] = "replaced by the platform's GRE decapsulation or encapsulation"
             continue
         dec = decisions.get(klass)
+        inst = _instance(dec, d.get("config", ""))
         common = {"element": e, "network": name, "klass": klass, "symbol": klass}
         if dec.outcome in ("missing", "stale", "invalid"):
             findings.append(make_finding(rules.UNCERTIFIED_ELEMENT, *where, reason=f"{dec.state} record: {dec.why}",
                                          **common))
             continue
-        if dec.placement == "refused":
+        if inst.placement == "refused":
             reason = dec.why if dec.outcome == "reject" else f"not analyzable: {dec.why}"
+            if inst.conditional and inst.verdict != dec.verdict:
+                reason = f"this instance: {inst.reason}"
             findings.append(make_finding(rules.REJECTED_ELEMENT, *where, reason=reason, **common))
             continue
         if dec.unverified_sources:
@@ -111,6 +119,11 @@ def place(
             pl.side[e] = "user"
             pl.reasons[e] = forced_user[e]
             findings.append(make_finding(rules.MOVED_TO_USER, *where, reason=forced_user[e], **common))
+        elif inst.conditional:
+            pl.side[e] = inst.placement
+            pl.conditional[e] = {"given": list(inst.given), "keywords": list(inst.unless), "verdict": inst.verdict}
+            where_to = "for the kernel" if inst.placement == "kernel" else "for user space only"
+            pl.reasons[e] = f"class {klass} is certified {where_to} in this configuration{origin}: {inst.reason}"
         elif dec.placement == "user":
             pl.side[e] = "user"
             pl.reasons[e] = f"class {klass} is certified for user space only{origin}: {dec.verdict_reasons}"
@@ -118,6 +131,40 @@ def place(
             pl.side[e] = "kernel"
             pl.reasons[e] = f"class {klass} is certified for the kernel{origin}"
     return pl, findings
+
+
+def given_keywords(config: str, wanted: Mapping[str, int | None]) -> frozenset[str] | None:
+    """Which of ``wanted`` (keyword -> the position of the positional argument that also gives it, or None) an
+    element's configuration string gives, as Click's argument parser would see them; None when it cannot be told
+    (an unexpanded ``$variable``, a string that does not split): the caller then keeps the class's worst case.
+
+    A keyword is given when some argument starts with it (``COUNT_CALL 5 c.reset``, or the bare keyword); a
+    keyword also read positionally is given, too, when the configuration has more positional arguments than its
+    position.  Click's argument parser takes an argument for a keyword argument when it starts with a word of
+    capitals, digits and underscores followed by a space; every other argument counts as positional here (a
+    bare word, one starting with a digit: an over-approximation, never fewer keywords than Click would read)."""
+    if "$" in config:
+        return None
+    try:
+        args = [a.strip() for a in argvec(config)]
+    except Exception:  # a configuration the splitter cannot read: fail closed
+        return None
+    words = set()
+    for a in args:
+        kw = keyword(a)
+        if kw is not None:
+            words.add(kw[0])
+    positional = [a for a in args if not _KEYWORD_ARG.match(a)]
+    return frozenset(k for k, pos in wanted.items() if k in words or (pos is not None and len(positional) > pos))
+
+
+_KEYWORD_ARG = re.compile(r"[A-Z_][A-Z0-9_]*[ \t\n\v\f\r]")
+
+
+def _instance(dec: Decision, config: str) -> InstanceDecision:
+    """The decision for one instance: its class's, or, for a configuration-conditional record, its own."""
+    wanted = condition_keywords(dec.record) if dec.state == "fresh" else {}
+    return decide_instance(dec, given_keywords(config, wanted) if wanted else frozenset())
 
 
 def cut(

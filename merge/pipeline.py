@@ -110,7 +110,9 @@ def partitioned_merge(
         master.plan["tasks"] = out.task_costs
         master.plan["splits"] = out.task_splits
         master.plan["placements"] = {
-            n: {e: {"side": pl.side[e], "reason": pl.reasons[e]} for e in sorted(pl.side)}
+            n: {e: dict({"side": pl.side[e], "reason": pl.reasons[e]},
+                        **({"condition": pl.conditional[e]} if e in pl.conditional else {}))
+                for e in sorted(pl.side)}
             for n, pl in sorted(out.placements.items())
         }
         master.plan["channels"] = {n: [c.to_json() for c in s.channels] for n, s in sorted(out.splits.items())}

@@ -7,8 +7,10 @@ Decides the pages and what is on them:
   ``index.html#verdict=reject&rule=KS301``), and links to the networks;
 * ``elements/<Class>.html``: verdict and reasons; each finding with the source
   lines around it (read now from ``--source-root``, never stored) and its call
-  path; loop bounds; cost expressions as math (MathML); suppressions and
-  trusted annotations;
+  path; the assumptions the verdict rests on (each trusted routine of the
+  packet path: what is assumed and where it is declared; "not recorded" for a
+  record made before they were); loop bounds; cost expressions as math
+  (MathML); suppressions and trusted annotations;
 * ``networks/<name>.html`` (with ``--plan``): the network's graph (kernel,
   container and platform elements in different colours, channels dashed,
   split queues marked), each task's cost against the budget, placements,
@@ -27,6 +29,7 @@ from collections import Counter
 from typing import Any
 
 from analyzers.cost.formula import CostFormula
+from element_db.record import ASSUMPTIONS_NOT_RECORDED, assumptions_of
 from reports.model import NetworkView, ReportData
 from reports.svg import Edge, Node, bars_svg, graph_svg, legend_svg
 
@@ -134,7 +137,7 @@ def _index(data: ReportData) -> str:
                  + '</select></label><span class="note">showing <span id="shown">'
                  + str(len(data.statuses)) + "</span></span></div>")
     parts.append('<table id="elements"><thead><tr><th>class</th><th>verdict</th><th>state</th><th>rules</th>'
-                 "<th>findings</th><th>reasons</th></tr></thead><tbody>")
+                 "<th>findings</th><th>assumptions</th><th>reasons</th></tr></thead><tbody>")
     for st in data.statuses:
         rec = st.record or {}
         v = rec.get("verdict", "error")
@@ -142,7 +145,8 @@ def _index(data: ReportData) -> str:
         link = f'<a href="elements/{_slug(st.klass)}.html">{_e(st.klass)}</a>' if st.record else _e(st.klass)
         parts.append(f'<tr data-verdict="{_e(v)}" data-rules="{_e(" ".join(rs))}"><td>{link}</td><td>{_verdict(v)}</td>'
                      f'<td>{_e(st.state)}{": " + _e(st.reason) if st.reason else ""}</td><td>{_e(" ".join(rs))}</td>'
-                     f'<td>{len(rec.get("findings", []))}</td><td>{_e("; ".join(rec.get("reasons", [])[:2]))}</td></tr>')
+                     f'<td>{len(rec.get("findings", []))}</td><td>{_assumption_count(rec)}</td>'
+                     f'<td>{_e("; ".join(rec.get("reasons", [])[:2]))}</td></tr>')
     parts.append("</tbody></table>")
     return _page("certify safety report", "\n".join(parts), 0, FILTER_JS)
 
@@ -200,6 +204,7 @@ def _element(st: Any, data: ReportData) -> str:
         parts.append("</table>")
     else:
         parts.append("<p>No finding on the packet path.</p>")
+    parts.append(_assumptions(rec))
     loops = rec.get("loops") or []
     parts.append("<h2>Loop bounds</h2>")
     if loops:
@@ -226,6 +231,27 @@ def _element(st: Any, data: ReportData) -> str:
         parts.append("<ul>" + "".join(f"<li><code>{_e(_flat(x))}</code></li>" for x in items) + "</ul>" if items
                      else '<p class="note">none</p>')
     return _page(f"{st.klass}", "\n".join(parts), 1)
+
+
+def _assumption_count(rec: dict[str, Any]) -> str:
+    found = assumptions_of(rec) if rec else []
+    return '<span class="note">not recorded</span>' if found is None else str(len(found))
+
+
+def _assumptions(rec: dict[str, Any]) -> str:
+    """What the verdict rests on without a proof: one row per trusted routine of the packet path."""
+    found = assumptions_of(rec)
+    if found is None:
+        return f'<h2>Assumptions</h2><p class="note">{_e(ASSUMPTIONS_NOT_RECORDED)}</p>'
+    if not found:
+        return '<h2>Assumptions (0)</h2><p class="note">none: no trusted routine on the packet path</p>'
+    rows = "".join(f'<tr><td><code>{_e(a["routine"])}</code></td><td>{_e(a.get("kind", ""))}</td><td>{_e(a["assumed"])}</td>'
+                   f'<td>{"<br>".join(f"<code>{_e(w)}</code>" for w in a["declared_in"].split("; "))}</td></tr>'
+                   for a in found)
+    return (f'<h2>Assumptions ({len(found)})</h2><p>The verdict {_verdict(rec["verdict"])} rests on these routines: '
+            "trusted rather than analysed, or costed by declaration.</p>"
+            '<table class="assumptions"><tr><th>routine</th><th>kind</th><th>assumed</th><th>declared in</th></tr>'
+            + rows + "</table>")
 
 
 def _natural(s: str) -> list[Any]:

@@ -1,8 +1,11 @@
 """The Markdown summary: short enough for a pull-request comment or $GITHUB_STEP_SUMMARY.
 
 Decides what a reviewer sees first: the counts per verdict, each network's
-placement in one table row, and the element classes that are not certified
-for the kernel (at most 25, the rest counted).  Paths are shown by base name,
+placement in one table row, the element classes that are not certified
+for the kernel (at most 25, the rest counted), and the kernel classes whose
+verdict rests on trusted assumptions (the routines of their packet path
+taken on trust: at most 25, the rest counted; records made before
+assumptions were recorded are counted as not saying, never as "none").  Paths are shown by base name,
 so the summary is the same wherever the inputs are.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 
+from element_db.record import assumptions_of
 from reports.model import ReportData
 
 LIMIT = 25
@@ -50,4 +54,27 @@ def to_markdown(data: ReportData) -> str:
             out.append(f"| ... | {len(rows) - LIMIT} more | | |")
     else:
         out.append("Every element class is certified for the kernel.")
+    out += _assumptions(data)
     return "\n".join(out) + "\n"
+
+
+def _assumptions(data: ReportData) -> list[str]:
+    """The kernel classes whose verdict rests on trusted routines, and how many records do not say."""
+    kernel = [st for st in data.statuses if st.record and st.record["verdict"] == "kernel"]
+    resting = [(st, assumptions_of(st.record or {}) or []) for st in kernel]
+    resting = [(st, found) for st, found in resting if found]
+    unknown = sum(1 for st in kernel if assumptions_of(st.record or {}) is None)
+    out = ["", f"## Kernel verdicts resting on trusted assumptions ({len(resting)} of {len(kernel)})", ""]
+    if resting:
+        out += ["| class | assumptions | trusted routines |", "|---|---:|---|"]
+        for st, found in resting[:LIMIT]:
+            out.append(f"| {_cell(st.klass)} | {len(found)} | {_cell(', '.join(a['routine'] for a in found))} |")
+        if len(resting) > LIMIT:
+            out.append(f"| ... | {len(resting) - LIMIT} more | |")
+    if unknown:
+        out += [""] if resting else []
+        out += [f"Assumptions not recorded for {unknown} kernel class{'es' if unknown != 1 else ''} "
+                "(certified by an older analyzer): what their verdicts assume is not known from the database."]
+    elif not resting:
+        out.append("No kernel verdict rests on a trusted routine.")
+    return out

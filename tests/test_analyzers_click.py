@@ -54,7 +54,8 @@ def test_classic_elements_are_not_rejected():
         if name in EXPECTED_KERNEL:
             assert e.verdict == "kernel", (name, e.reasons, [str(f) for f in e.findings])
     assert verdicts["Counter"].verdict == "userspace"
-    assert {f.rule for f in verdicts["Counter"].findings} == {"KS203"}
+    # KS105: the trigger pointer goes through HandlerCall::reset_write(HandlerCall *&), which may store anything
+    assert {f.rule for f in verdicts["Counter"].findings} == {"KS203", "KS105"}
 
 
 def test_every_linuxmodule_element_is_rejected():

@@ -27,7 +27,8 @@ def table(text: str) -> apicost.ApiCosts:
 
 
 def test_element_costs_use_declared_api_costs_and_keep_undeclared_symbols():
-    per, costs = element_bounds(parse(os.path.join(HERE, "fixtures", "costs", "declared.cc"), OPTS), OPTS)
+    got = element_bounds(parse(os.path.join(HERE, "fixtures", "costs", "declared.cc"), OPTS), OPTS)
+    per, costs = got.per_class, got.costs
     assert costs["DeclaredCosts::simple_action"] == "p_length + 29"
     assert costs["DeclaredCosts::copy"] == "cost_HashMap__findp + n + 2"  # memcpy of n bytes: n; findp undeclared
     # update_crc is declared (a2), but this one is the element's own: it cannot vouch for itself
@@ -134,7 +135,8 @@ def test_members_read_from_configuration_are_filled_from_the_instance():
 
 
 def test_own_header_methods_clang_sizeof_and_bitfields():
-    per, costs = element_bounds(parse(os.path.join(HERE, "fixtures", "costs", "owned.cc"), OPTS), OPTS)
+    got = element_bounds(parse(os.path.join(HERE, "fixtures", "costs", "owned.cc"), OPTS), OPTS)
+    per, costs = got.per_class, got.costs
     # checksum() in owned.hh: 8 iterations, costed from its body; sizeof(struct hdr) with bit-fields: 4 (clang)
     assert costs["OwnedBase::checksum"] == "36"
     assert costs["Owned::simple_action"] == "3*h_hl + 57"
@@ -155,8 +157,10 @@ def test_range_symbols_take_the_formula_s_largest_value():
 def test_an_elements_own_header_cannot_claim_a_declared_cost(tmp_path):
     """Outside the Click tree, a header routine named like trusted API is costed from its body."""
     path = os.path.join(HERE, "fixtures", "costs", "impostor", "impostor.cc")
-    _, costs = element_bounds(parse(path, OPTS), OPTS)
+    got = element_bounds(parse(path, OPTS), OPTS)
+    _, costs = got.per_class, got.costs
     assert costs["Impostor::simple_action"] is None and costs["Storage::head"] is None  # its while loop: unbounded
     trusted = ParseOptions(click_root=os.path.join(HERE, "fixtures", "costs"), includes=OPTS.includes)
-    _, costs = element_bounds(parse(path, trusted), trusted)
+    got = element_bounds(parse(path, trusted), trusted)
+    _, costs = got.per_class, got.costs
     assert costs["Impostor::simple_action"] == "8"  # inside the named Click tree: Storage::* is declared (2)

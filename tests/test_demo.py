@@ -27,7 +27,7 @@ def test_demo_certifies_the_bundled_elements_and_gates_two_networks():
     r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "demo.py")], capture_output=True, cwd=ROOT, timeout=300)
     assert r.returncode == 0, r.stderr.decode()[-2000:]
     out = r.stdout.decode()
-    assert "3 files analyzed" in r.stderr.decode()
+    assert "4 files analyzed" in r.stderr.decode()
     assert "network dave: passes" in out
     assert "network eve: FAILS: class KernelPoke is rejected: reject: KS301 kernel-symbol (1 finding)" in out
     # the partition: FlowTap in dave's container between two channels, the rest of dave in the kernel (TTLGuard's
@@ -39,6 +39,29 @@ def test_demo_certifies_the_bundled_elements_and_gates_two_networks():
             "165440 units -> 9072 + 20692 (budget 12000)") in out
     assert "task platform/eth0/from: 9072 of 12000 units per run (8 packets)" in out
     assert "in its container: ARPResponder@5" in out  # a search loop with no proven bound: userspace
+
+
+def test_demo_places_one_class_by_each_instance_configuration():
+    """Tally's record is conditional ("kernel unless SHARED is given"): frank's instance runs in the kernel, grace's
+    (SHARED true) in her container; plan.json says why, per instance."""
+    import json
+
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "demo.py")], capture_output=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    out = r.stdout.decode()
+    assert "network frank: 4 elements in the kernel, in its container: none" in out
+    assert "network grace: 3 elements in the kernel, in its container: t" in out
+    assert "kernel unless SHARED is given, and its configuration gives none of them" in out
+    assert "its configuration gives SHARED, which makes it userspace" in out
+    with open(os.path.join(ROOT, "out", "partitioned", "plan.json"), encoding="utf-8") as f:
+        plan = json.load(f)
+    frank, grace = plan["placements"]["frank"]["Tally@2"], plan["placements"]["grace"]["t"]
+    assert (frank["side"], frank["condition"]["given"]) == ("kernel", [])
+    assert (grace["side"], grace["condition"]["given"]) == ("user", ["SHARED"])
+    with open(os.path.join(ROOT, "out", "demo-db", "Tally.json"), encoding="utf-8") as f:
+        record = json.load(f)
+    assert (record["verdict"], record["verdict_unless_configured"]) == ("userspace", "kernel")
+    assert [c["keywords"] for c in record["conditions"]] == [["SHARED"]]
 
 
 def test_demo_ends_with_the_report():

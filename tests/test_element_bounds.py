@@ -20,7 +20,7 @@ def test_bounded_element_is_kernel_with_its_cost():
 
 
 def test_a_failing_bound_analysis_is_never_kernel(monkeypatch):
-    def boom(parsed, opts, path=None):
+    def boom(parsed, opts, path=None, grown=None):
         raise RuntimeError("simulated")
 
     monkeypatch.setattr(eb, "element_bounds", boom)
@@ -30,7 +30,7 @@ def test_a_failing_bound_analysis_is_never_kernel(monkeypatch):
 
 
 def test_a_packet_method_the_bound_analysis_never_saw_is_never_kernel(monkeypatch):
-    monkeypatch.setattr(eb, "element_bounds", lambda parsed, opts, path=None: ({}, {}))
+    monkeypatch.setattr(eb, "element_bounds", lambda parsed, opts, path=None, grown=None: eb.ElementBounds({}, {}))
     rep = analyze_file(GOOD, OPTS, load_policy()).elements[0]
     assert rep.verdict == "userspace"
     f = rep.findings[0]
@@ -63,7 +63,8 @@ def test_the_shared_parse_gives_what_a_parse_of_its_own_gives():
     from analyzers.frontend import parse
 
     owned = os.path.join(HERE, "fixtures", "costs", "owned.cc")
-    per, costs = eb.element_bounds(parse(owned, OPTS), OPTS)
+    got = eb.element_bounds(parse(owned, OPTS), OPTS)
+    per, costs = got.per_class, got.costs
     alone = analyze([owned], OPTS, own_headers=True)
     assert costs == {f.name: str(f.cost) for f in alone.functions}
     assert [lp for c in per.values() for lp in c["loops"]] == [
@@ -109,3 +110,29 @@ def test_an_element_file_named_dot_c_is_bound_on_the_cpp_parse_its_checks_use(tm
     path.write_text(open(GOOD, encoding="utf-8").read())
     rep = analyze_file(str(path), OPTS, load_policy()).elements[0]
     assert rep.verdict == "kernel" and rep.cost == {"simple_action": "7*p_length + 12"}
+
+
+def test_handler_growth_is_configuration_time_unless_tenants_may_call_write_handlers():
+    """The platform policy (tenant_write_handlers, analyzers/policy_default.yaml): false, a table only a write
+    handler grows bounds the packet path's loop; true, the loop is KS502 at the handler's growth."""
+    import dataclasses
+
+    path = os.path.join(HERE, "fixtures", "adversarial", "growth", "good_handler_filled.cc")
+    shipped = load_policy()
+    assert shipped.tenant_write_handlers is False
+    rep = analyze_file(path, OPTS, shipped).elements[0]
+    assert rep.verdict == "kernel" and rep.cost["simple_action"] is not None
+    rep = analyze_file(path, OPTS, dataclasses.replace(shipped, tenant_write_handlers=True)).elements[0]
+    assert rep.verdict == "userspace" and rep.cost["simple_action"] is None
+    assert [(f.rule, f.line) for f in rep.findings] == [("KS502", 13)]
+    assert "_entries" in rep.findings[0].message and "good_handler_filled.cc:21" in rep.findings[0].message
+
+
+def test_a_contradicted_loopbound_annotation_reaches_the_element_verdict(tmp_path):
+    """KS501 (the analysis proves more iterations than a loopbound annotation allows) is a packet-path finding."""
+    path = tmp_path / "annotated.cc"
+    path.write_text(open(GOOD, encoding="utf-8").read().replace(
+        "for (unsigned i = 0; i < p->length(); i++)", "for (unsigned i = 0; i < 8; i++)  // certify: loopbound 3"))
+    rep = analyze_file(str(path), OPTS, load_policy()).elements[0]
+    assert [(f.rule, f.line) for f in rep.findings] == [("KS501", 12)]
+    assert rep.verdict == "userspace"

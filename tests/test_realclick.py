@@ -24,9 +24,10 @@ def test_the_partition_is_the_one_the_scenario_is_about(result):
         assert plan["networks"][net]["user"]["elements"], net
     assert plan["splits"], "the budget splits at least one task"
     sides = {n: {e: p["side"] for e, p in pl.items()} for n, pl in plan["placements"].items()}
-    assert sides["alice"]["SetIPDSCP@6"] == "user" and sides["alice"]["CheckIPHeader@4"] == "kernel"
+    # SetIPDSCP casts ip_header() to uint16_t*: packet data, kernel since issue 15; IPClassifier stays out
+    assert sides["alice"]["SetIPDSCP@6"] == "kernel" and sides["alice"]["CheckIPHeader@4"] == "kernel"
     assert sides["carol"]["StoreIPAddress@6"] == "user" and sides["carol"]["CheckIPHeader@3"] == "kernel"
-    # the network header CheckIPHeader set in the kernel crosses to SetIPDSCP and IPClassifier (offset 0,
+    # the network header CheckIPHeader set in the kernel crosses to IPClassifier (offset 0,
     # with the 14 bytes Strip(14) left before it, which Unstrip(14) re-exposes after the way back)
     to_user = {n: [c["carries"] for c in cs if c["direction"] == "to_user"] for n, cs in plan["channels"].items()}
     assert to_user["alice"] == [{"annotations": 48, "headroom": 14, "network_header": 0}]

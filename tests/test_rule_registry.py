@@ -90,6 +90,7 @@ FIXTURES: dict[str, Fixture] = {
     "KS102": element("KS102/bad_global_read.cc"),
     "KS103": element("KS103/bad_static_local.cc"),
     "KS104": element("KS104/bad_const_cast.cc"),
+    "KS105": element("KS105/bad_unproven_target.cc"),
     "KS201": element("KS201/bad_router.cc"),
     "KS202": element("KS202/bad_other_element.cc"),
     "KS203": element("KS203/bad_handler.cc"),

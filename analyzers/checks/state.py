@@ -5,7 +5,9 @@ a namespace-scope variable, a static data member or a function-local static
 whose type is not const (arrays of const elements, i.e. constant tables, are
 allowed).  A reference is a write (KS101) when it is the left operand of an
 assignment, the operand of ``++``/``--``/``&``, or the object of a non-const
-member call or operator; any other reference is a read (KS102).  Function-local
+member call or operator; any other reference is a read (KS102).  An access that
+does not name the global (through a pointer or reference aimed at it elsewhere)
+is found by the origin analysis (:mod:`analyzers.pointsto`), at the dereference.  Function-local
 statics are reported once, at their declaration (KS103), and ``const_cast`` over
 an expression naming a global is KS104.  Limits: a global passed by non-const
 reference counts as a read (same verdict class, so the verdict is unaffected).

@@ -119,7 +119,9 @@ class _Coster:
         if k == "CALL_EXPR":
             return self.call(n, kids)
         if k in ("LAMBDA_EXPR",):
-            return Integer(1)
+            return Integer(1)  # making the closure; its body costs at each call (a function of its own)
+        if k in ("CLASS_DECL", "STRUCT_DECL"):
+            return Integer(0)  # a local class: its methods cost where they are called
         own = Integer(1) if k in _OPERATIONS or k in _STATEMENTS else Integer(0)
         return own + sympy.Add(*[self.cost(c) for c in kids])
 

@@ -95,9 +95,12 @@ class Decision:
 
 def decide(klass: str, state: str, reason: str, record: Mapping[str, Any] | None, *, analyzer_version: str,
            policy_version: str, check_sources: Callable[[], SourceCheck], layer: str | None = None,
-           layer_path: str | None = None, stock: bool = False, overrides: tuple[str, ...] = ()) -> Decision:
+           layer_path: str | None = None, stock: bool = False, overrides: tuple[str, ...] = (),
+           conflict: Callable[[], str] | None = None) -> Decision:
     """The decision for one class (see the module docstring).  ``state`` is what reading the record gave:
-    ``missing``, ``invalid`` or ``valid``; ``check_sources`` is called only when the versions match."""
+    ``missing``, ``invalid`` or ``valid``; ``check_sources`` is called only when the versions match;
+    ``conflict``, when given, says why something else in the database contradicts what the record relied on
+    (a global it read as never written, written by another record's sources): stale for that reason."""
     common: dict[str, Any] = {"layer": layer, "layer_path": layer_path, "stock": stock, "overrides": overrides}
     if state == "missing":
         return Decision(klass, "missing", "refused", reason=reason or "no record", **common)
@@ -110,6 +113,9 @@ def decide(klass: str, state: str, reason: str, record: Mapping[str, Any] | None
         return Decision(klass, "stale", "refused", reason=why, **common)
     if rec["policy_version"] != policy_version:
         why = f"certified under policy {rec['policy_version'][:19]}, current is {policy_version[:19]}"
+        return Decision(klass, "stale", "refused", reason=why, **common)
+    why = conflict() if conflict is not None else ""
+    if why:
         return Decision(klass, "stale", "refused", reason=why, **common)
     sources, why, tree = check_sources()
     common.update(sources=sources, source_tree=tree)

@@ -119,6 +119,19 @@ KS_RULES: tuple[Rule, ...] = (
         good="int copy = table[0];",
     ),
     Rule(
+        id="KS105",
+        symbol="unproven-pointer-target",
+        message="dereferences {symbol}, whose target is not proven to be the element's own storage, the packet's "
+                "data or a constant",
+        severity="error",
+        effect="userspace",
+        rationale="A dereference on the packet path whose target is not proven to be the element's own storage, the "
+                  "packet's data or a constant may reach state shared with other networks (a global, another "
+                  "element) through an alias the checks cannot name; unproven is never kernel.",
+        bad="int *_p;  // set by code we cannot see ... *_p = 1;",
+        good="int _slots[4]; int *_p;  // _p = &_slots[0] in configure() ... *_p = 1;",
+    ),
+    Rule(
         id="KS201",
         symbol="router-access",
         message="reaches the router through {symbol}",
@@ -311,12 +324,14 @@ KS_RULES: tuple[Rule, ...] = (
     Rule(
         id="KS410",
         symbol="goto",
-        message="goto",
+        message="backward goto that may close a cycle no loop bound covers",
         severity="warning",
         effect="userspace",
-        rationale="goto defeats the structured analysis of loops and cleanup.",
-        bad="goto again;",
-        good="while (again) ...",
+        rationale="A backward goto can make a loop the loop-bound analysis does not see (only loop statements are "
+                  "bounded). A forward goto (an error exit, shared cleanup) and a backward one whose label runs "
+                  "straight to a return close no cycle and are control flow, not a finding.",
+        bad="again: if (more(p)) goto again;",
+        good="if (!p) goto drop; ... drop: p->kill(); return 0;",
     ),
     Rule(
         id="KS501",

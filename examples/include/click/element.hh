@@ -41,6 +41,8 @@ class Element {
     void checked_output_push(int port, Packet *p) const;
     int ninputs() const;
     int noutputs() const;
+    typedef int (*WriteHandlerCallback)(const char *data, Element *e, void *thunk, ErrorHandler *errh);
+    void add_write_handler(const char *name, WriteHandlerCallback h, int user_data);
   private:
     Router *_router;
     Port _ports[4];
