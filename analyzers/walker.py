@@ -140,6 +140,21 @@ def is_this(expr: Node | None) -> bool:
     return expr.kind == "CXX_THIS_EXPR"
 
 
+def address_taken(node: Node, parents: list[Node]) -> Node | None:
+    """The function a DECL_REF_EXPR names when it is not the callee of the call around it (its address is
+    taken: it may be called from anywhere), else None."""
+    decl = node.referenced
+    if decl is None or decl.kind not in FUNCTION_KINDS:
+        return None
+    for p in reversed(parents):  # the callee of a call is the call's business
+        if p.kind in WRAPPERS:
+            continue
+        if p.kind == "CALL_EXPR" and p.referenced == decl:
+            return None
+        break
+    return decl
+
+
 def member_call_object(call: Node) -> tuple[bool, Node | None]:
     """(is a member call, its object expression or None for implicit this)."""
     kids = call.children()

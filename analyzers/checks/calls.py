@@ -28,7 +28,7 @@ temporary's destructor and a local object's destructor are edges too.
 from __future__ import annotations
 
 from analyzers.frontend import Node, declarations_in
-from analyzers.walker import FUNCTION_KINDS, WRAPPERS, FunctionContext, is_this, member_call_object, unwrap
+from analyzers.walker import FUNCTION_KINDS, FunctionContext, address_taken, is_this, member_call_object, unwrap
 from certify.core.rules import rule
 
 UNRESOLVED_SYMBOL = rule("KS303")
@@ -315,15 +315,9 @@ class CallCheck:
         return out, closed
 
     def visit_DECL_REF_EXPR(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
-        decl = node.referenced
-        if decl is None or decl.kind not in FUNCTION_KINDS:
+        decl = address_taken(node, parents)
+        if decl is None:
             return
-        for p in reversed(parents):  # the callee of a call is handled by visit_CALL_EXPR
-            if p.kind in WRAPPERS:
-                continue
-            if p.kind == "CALL_EXPR" and p.referenced == decl:
-                return
-            break
         if not ctx.tracked_elsewhere(decl) and decl.definition is not None:
             ctx.follow(decl.definition, node)  # address taken: may be called from anywhere
 

@@ -25,7 +25,7 @@ import os
 from analyzers import apicost
 from analyzers.assumptions import DECLARED_COST, TRUSTED_API, TrustedCall
 from analyzers.frontend import Node
-from analyzers.walker import FUNCTION_KINDS, JUDGED_BY_NAME, WRAPPERS, FunctionContext, unwrap
+from analyzers.walker import FUNCTION_KINDS, JUDGED_BY_NAME, FunctionContext, address_taken, unwrap
 
 _JUDGING_LISTS = ("router_api", "element_api", "handler_api")
 
@@ -88,13 +88,7 @@ class TrustedCheck:
         self._record(decl, nargs, ctx)
 
     def visit_DECL_REF_EXPR(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
-        decl = node.referenced
-        if decl is None or decl.kind not in FUNCTION_KINDS:
+        decl = address_taken(node, parents)
+        if decl is None:
             return
-        for p in reversed(parents):  # the callee of a call is recorded by visit_CALL_EXPR
-            if p.kind in WRAPPERS:
-                continue
-            if p.kind == "CALL_EXPR" and p.referenced == decl:
-                return
-            break
         self._record(decl, sum(1 for c in decl.children() if c.kind == "PARM_DECL"), ctx)  # address taken
