@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import time
 from collections import defaultdict
 from typing import Any
@@ -152,18 +153,48 @@ def _file_hits(parsed: Parsed, facts: dict[str, SourceFacts], policy: Policy, op
     return hits
 
 
-def _region_hits(region: Region, graph: Graph, extents: list[tuple[str, int, int]]) -> list[tuple[str, Hit]]:
+def _region_hits(region: Region, graph: Graph, extents: list[tuple[str, int, int]],
+                 class_extents: list[tuple[str, int, int]], facts: dict[str, SourceFacts]) -> list[tuple[str, Hit]]:
     """KS304 hits for a kernel-only region: (id of the walked function it is in, or '' for the whole element, hit).
 
-    A region inside a function that was not walked (unreachable from any element method) gives none."""
+    A region inside a function that was not walked (unreachable from any element method) gives none, and
+    so does a region of scalar data members in a class body (``#ifdef CLICK_LINUXMODULE`` / ``bool _aligned;``
+    / ``#endif``) whose names appear nowhere else in the element's files but in kernel-only regions: it adds
+    storage that only kernel-only code can use -- code that is itself a region held against the element --
+    and runs nothing."""
     detail = (("first", str(region.first)), ("last", str(region.last)))
     hit = Hit(rule("KS304"), region.file, region.first, 1, f"lines {region.first}-{region.last}", detail)
     inside = [fid for fid, d in graph.defs.items()
               if d.extent[0] == region.file and d.extent[1] <= region.last and d.extent[2] >= region.first]
     if inside:
         return [(fid, hit) for fid in inside]
-    held = any(f == region.file and a <= region.first and b >= region.last for f, a, b in extents)
-    return [] if held else [("", hit)]
+
+    def within(spans: list[tuple[str, int, int]]) -> bool:
+        return any(f == region.file and a <= region.first and b >= region.last for f, a, b in spans)
+
+    if within(extents) or (region.data_only and within(class_extents) and not _used_at_user_level(region, facts)):
+        return []
+    return [("", hit)]
+
+
+def _used_at_user_level(region: Region, facts: dict[str, SourceFacts]) -> bool:
+    """A name ``region`` declares appears in the element's files outside kernel-only regions.
+
+    Then user-level code may mean another entity by it (a base class's member the kernel-only one hides), and
+    the kernel build would run that code on storage the analysis never saw initialized."""
+    if not region.declared:
+        return True
+    word = re.compile(r"\b(?:" + "|".join(map(re.escape, region.declared)) + r")\b")
+    for f in facts.values():
+        try:
+            with open(f.file, encoding="utf-8", errors="replace") as src:
+                lines = src.read().splitlines()
+        except OSError:
+            return True
+        for n, line in enumerate(lines, 1):
+            if word.search(line) and not any(r.first <= n <= r.last for r in f.kernel_only):
+                return True
+    return False
 
 
 def _element_report(name: str, cls: Node, graph: Graph, policy: Policy, file_hits: list[Hit],
@@ -309,13 +340,15 @@ def analyze_file(path: str, opts: ParseOptions, policy: Policy, kernel_mode: boo
         result.global_writes, result.global_defined = sorted(written), sorted(defined)
         result.trusted = {k: sorted(v) for k, v in graph.trusted.items() if v}
         extents = [n.extent for n in declarations if n.kind in FUNCTION_KINDS and n.is_definition()]
+        class_extents = [n.extent for n in declarations
+                         if n.kind in ("CLASS_DECL", "STRUCT_DECL", "CLASS_TEMPLATE") and n.is_definition()]
         graph.own_functions = [n for n in declarations if n.kind in FUNCTION_KINDS and n.is_definition()]
         region_hits: list[tuple[str, Hit]] = []
         if kernel_mode:
             for f in own:
                 for r in facts[f].kernel_only:
                     if r.code:
-                        region_hits.extend(_region_hits(r, graph, extents))
+                        region_hits.extend(_region_hits(r, graph, extents, class_extents, facts))
     except Exception as e:  # discovery or graph failed: every exported element is an error
         for cls_name, f, line in exports:
             rep = ElementReport(cls_name, f, line)

@@ -34,6 +34,25 @@ USER_ENV = {"CLICK_LINUXMODULE": 0, "__KERNEL__": 0, "CLICK_USERLEVEL": 1, "CLIC
 
 Tri = bool | None
 
+_SCALAR = (r"(?:bool|char|short|int|long|unsigned|signed|float|double|size_t|ssize_t|u?intptr_t"
+           r"|u?int(?:8|16|32|64)_t)")
+_DECLARATOR = r"[A-Za-z_]\w*(?:\s*:\s*\d+)?"
+# a declaration of scalar variables without initializer: no storage class, no pointer, no call, no code
+SCALAR_DECLARATION = re.compile(rf"(?:(?:const|volatile|mutable)\s+)*{_SCALAR}(?:\s+{_SCALAR})*\s+"
+                                rf"{_DECLARATOR}(?:\s*,\s*{_DECLARATOR})*\s*;")
+_TYPE_WORDS = re.compile(rf"\b(?:const|volatile|mutable|{_SCALAR})\b")
+
+
+def _declared_names(declaration: str) -> list[str]:
+    """The names a SCALAR_DECLARATION declares: ``bool _a : 1, _b;`` -> ``_a``, ``_b``."""
+    names = _TYPE_WORDS.sub(" ", declaration.rstrip(";"))
+    return [part.split(":")[0].strip() for part in names.split(",")]
+
+
+def _region(file: str, first: int, last: int, code: bool, data: bool, names: list[str]) -> Region:
+    return Region(file, first, last, code, code and data, tuple(names) if code and data else ())
+
+
 _DIRECTIVE = re.compile(r"^\s*#\s*(\w+)\s*(.*)$")
 _TOKEN = re.compile(r"\s*(defined|\d+[uUlL]*|0x[0-9a-fA-F]+|\w+|&&|\|\||==|!=|>=|<=|[()!<>])")
 
@@ -46,6 +65,8 @@ class Region:
     first: int
     last: int
     code: bool  # holds something other than #include lines, blank lines and comments
+    data_only: bool = False  # its code is only declarations of scalar variables (``bool _aligned : 1;``)
+    declared: tuple[str, ...] = ()  # the names those declarations declare, when data_only
 
 
 @dataclass(frozen=True)
@@ -191,6 +212,8 @@ def scan(file: str, text: str) -> SourceFacts:
     guard_candidate: int | None = None  # the line of the include guard's #ifndef, 0 when there is none
     region_start = 0
     region_code = False
+    region_data = True  # every code line of the region so far is a SCALAR_DECLARATION
+    region_names: list[str] = []
 
     def active(env_index: int) -> Tri:
         v: Tri = True
@@ -235,7 +258,7 @@ def scan(file: str, text: str) -> SourceFacts:
                 if inc:
                     facts.includes.append(Include(n, inc.group(2), inc.group(1) == "<", active(0), active(1)))
             elif was_kernel_only and word not in ("error", "warning", "pragma", "line"):
-                region_code = True
+                region_code, region_data = True, False
         else:
             body = line
             if in_comment:
@@ -251,16 +274,20 @@ def scan(file: str, text: str) -> SourceFacts:
             code = body.strip()
             if code and was_kernel_only:
                 region_code = True
+                decl = SCALAR_DECLARATION.fullmatch(code)
+                region_data = region_data and decl is not None
+                if decl is not None:
+                    region_names += _declared_names(code)
             for mm in re.finditer(r"\bEXPORT_ELEMENT\s*\(([^)]*)\)", code):
                 facts.exports.extend((w, n) for w in mm.group(1).split())
             for mm in re.finditer(r"\bELEMENT_REQUIRES\s*\(([^)]*)\)", code):
                 facts.requires.extend((w, n) for w in mm.group(1).split())
         now = kernel_only()
         if now and not region_start:
-            region_start, region_code = n, False
+            region_start, region_code, region_data, region_names = n, False, True, []
         elif not now and region_start:
-            facts.kernel_only.append(Region(file, region_start, n, region_code))
+            facts.kernel_only.append(_region(file, region_start, n, region_code, region_data, region_names))
             region_start = 0
     if region_start:
-        facts.kernel_only.append(Region(file, region_start, len(lines), region_code))
+        facts.kernel_only.append(_region(file, region_start, len(lines), region_code, region_data, region_names))
     return facts

@@ -27,6 +27,7 @@ import ctypes
 import functools
 import json
 import os
+import re
 import shlex
 import subprocess
 import time
@@ -43,6 +44,7 @@ _INTEGER_TYPE_KINDS = frozenset(
         "LONG LONGLONG INT128 ENUM"
     ).split()
 )
+_ELEMENT_HEADER = re.compile(r"^\s*ELEMENT_HEADER\s*\(\s*[<\"]([^>\"]+)[>\"]\s*\)", re.M)
 _BYTE_TYPE_KINDS = frozenset(getattr(ci.TypeKind, k) for k in ("CHAR_U", "UCHAR", "CHAR_S", "SCHAR", "VOID"))
 
 
@@ -91,13 +93,27 @@ class Parsed:
 
         The one way both analyses choose an element's own files: the checks take the direct includes
         (:func:`analyzers.analysis.own_files`), the bound analysis the headers among those at any depth (an
-        element's header often includes its base class's header beside it)."""
+        element's header often includes its base class's header beside it).  A header the file names with
+        ``ELEMENT_HEADER`` and includes itself is its own too, wherever it is."""
         here = os.path.dirname(self.path)
+        declared = self.element_headers()
         out: list[str] = []
         for inc in self.includes:
-            if (inc.depth == 1 or not direct) and os.path.dirname(inc.path) == here and inc.path not in out:
+            mine = os.path.dirname(inc.path) == here or (
+                inc.depth == 1 and any(inc.path.endswith(os.sep + h) for h in declared))
+            if (inc.depth == 1 or not direct) and mine and inc.path not in out:
                 out.append(inc.path)
         return out
+
+    def element_headers(self) -> list[str]:
+        """The headers the file names as its element's own with ``ELEMENT_HEADER(<click/standard/x.hh>)``
+        (Click's elements whose class is declared under include/click/ rather than beside the source)."""
+        try:
+            with open(self.path, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except OSError:
+            return []
+        return [os.path.normpath(h) for h in _ELEMENT_HEADER.findall(text) if ".." not in h]
 
 
 @functools.lru_cache(maxsize=1)

@@ -254,14 +254,15 @@ class CallCheck:
             callee = unwrap(kids[0])
             if callee.kind in ("TYPE_REF", "TEMPLATE_REF", "NAMESPACE_REF"):
                 return  # T(): value-initialization of a type with a trivial constructor
+            if (len(kids) == 1 and not callee.type.is_function_pointer()
+                    and callee.type.canonical.spelling == node.type.canonical.spelling):
+                return  # an implicit copy or move construction (of ``c ? a : b`` too): no code of the element's runs
             if callee.type.is_function_pointer() or callee.kind in _INDIRECT_CALLEES:
                 targets = _table_callee(kids[0])
                 if targets is None:
                     ctx.report(INDIRECT_CALL, node, " ".join(callee.tokens()[:6]))
                 for t in targets or []:
                     self._to(t, node, ctx)
-            elif len(kids) == 1 and callee.type.canonical.spelling == node.type.canonical.spelling:
-                return  # an implicit copy or move construction: no code of the element's runs
             else:
                 ctx.report(UNRESOLVED_SYMBOL, node, node.spelling or " ".join(callee.tokens()[:6]))
             return

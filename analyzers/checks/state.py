@@ -70,6 +70,8 @@ def is_write(node: Node, parents: list[Node]) -> bool:
             return first == child and (k == "COMPOUND_ASSIGNMENT_OPERATOR" or p.operator() in _ASSIGN_OPS)
         if k == "UNARY_OPERATOR":
             return p.operator() in ("++", "--", "&")
+        if k in ("ASM_STMT", "MS_ASM_STMT"):
+            return True  # an operand of inline assembly: the assembly may write it
         if k == "CALL_EXPR":
             ref = p.referenced
             return (ref is not None and ref.spelling.startswith("operator") and first == child

@@ -1,7 +1,8 @@
 """KS401-KS410: constructs that are unsafe in the kernel, wherever they sit on the packet path.
 
 Decides by cursor kind and, for casts and calls, by types and names: inline
-assembly; casts from an integer to a pointer (a literal null is allowed);
+assembly (except a register multiply, :mod:`analyzers.checks.asm`); casts
+from an integer to a pointer (a literal null is allowed);
 ``reinterpret_cast`` unless its operand points to raw bytes (``char``,
 ``unsigned char``, ``uint8_t``, ``void``: the packet-header idiom) or, for a
 cast to a pointer to an integer, a byte or a plain header struct, unless its
@@ -17,7 +18,8 @@ call check (:mod:`analyzers.checks.calls`).
 from __future__ import annotations
 
 from analyzers.checks.alias_terms import Evaluator, plain_target
-from analyzers.frontend import Node
+from analyzers.checks.asm import register_multiply
+from analyzers.frontend import Node, walk_preorder
 from analyzers.walker import ALLOCA_NAMES, MALLOC_NAMES, SETJMP_NAMES, FunctionContext, unwrap
 from certify.core.rules import rule
 
@@ -48,12 +50,37 @@ def _is_null_constant(expr: Node) -> bool:
     return e.kind == "INTEGER_LITERAL" and e.tokens() in (["0"], ["0L"], ["0UL"])
 
 
+_LOOPS = frozenset(("FOR_STMT", "WHILE_STMT", "DO_STMT", "GOTO_STMT", "INDIRECT_GOTO_STMT"))
+
+
+def _outputs_stay_local(asm: Node, ctx: FunctionContext) -> bool:
+    """The two outputs of a register multiply are integer locals or parameters of a function without loops.
+
+    An ``asm`` output is a write no other analysis models (loop bounds, growth, origins see only C++
+    writes), so it may only land where those analyses need not see it: an integer variable of this
+    function, which has no loop to bound, or a reference parameter -- whose caller passes its
+    argument by non-const reference, a write every analysis already counts."""
+    outputs = asm.children()[:2]
+    if len(outputs) != 2 or any(n.kind in _LOOPS for n in walk_preorder(ctx.function)):
+        return False
+    for out in outputs:
+        var = out.referenced if out.kind == "DECL_REF_EXPR" else None
+        if var is None or var.kind not in ("VAR_DECL", "PARM_DECL") or not out.type.is_integer():
+            return False
+        if var.kind == "VAR_DECL" and var.storage() == "STATIC":
+            return False
+        if var.semantic_parent is None or var.semantic_parent.usr != ctx.function.usr:
+            return False
+    return True
+
+
 class UnsafeCheck:
     name = "unsafe"
     rules = (INLINE_ASM, INT_TO_POINTER, REINTERPRET_CAST, STACK_ALLOCATION, NON_LOCAL_JUMP, EXCEPTION, DYNAMIC_ALLOCATION, GOTO)
 
     def visit_ASM_STMT(self, node: Node, parents: list[Node], ctx: FunctionContext) -> None:
-        ctx.report(INLINE_ASM, node, "asm")
+        if not (register_multiply(node.tokens()) and _outputs_stay_local(node, ctx)):
+            ctx.report(INLINE_ASM, node, "asm")
 
     visit_MS_ASM_STMT = visit_ASM_STMT
 

@@ -5,6 +5,7 @@
 #define CLICK_ENDDECLS
 #define EXPORT_ELEMENT(name)
 #define ELEMENT_REQUIRES(requirements)
+#define ELEMENT_HEADER(header)
 typedef unsigned char uint8_t;
 typedef unsigned short uint16_t;
 typedef unsigned int uint32_t;
