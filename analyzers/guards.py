@@ -18,20 +18,43 @@ or bool field) when
    is so guarded (callers followed up to :data:`MAX_DEPTH` levels);
 2. every constructor of the class declaring ``M`` sets it to a null value (0,
    ``NULL``, ``nullptr``, ``false``) in its initializer list or body, or ``M``
-   has a null default member initializer;
+   has a null default member initializer; or else the configure Click calls
+   (one definition) has a top-level statement ``M = v;`` in its body, ``v`` a
+   null value or a keyword local (below), no statement before it holds a
+   ``return`` of anything but a negative integer literal (``return -1;``) and
+   no ``goto`` or label is anywhere in it: Click runs no packet path or
+   handler of an element before its configure returns a success, so the
+   constructor's value never reaches them;
 3. every other write of ``M`` anywhere in the element's own files is a null value,
-   or is in ``configure`` itself (which nothing but Click calls: no packet-path
-   method, handler, or other method reaches it) inside ``if (x)`` / ``else if
-   (x)`` where ``x`` is a local of ``configure`` that starts empty or false and is
-   written only by an ``Args`` chain's ``read("KEYWORD", ..., x)`` (also
-   ``read_p``, ``read_m``, ``read_mp`` and their ``_with`` forms), by copies
-   ``x = y`` of such locals, or inside a branch already guarded by such a local.
+   or is a write of ``this``'s ``M`` in ``configure`` itself (which nothing but
+   Click calls: no packet-path method, handler, or other method reaches it)
+   that is one of
+
+   a. ``M`` itself the output of an ``Args`` read: ``Args(...).read("KEYWORD",
+      ..., M)`` (also ``read_p``, ``read_m``, ``read_mp`` and their ``_with``
+      forms, :data:`READ_METHODS`; ``M`` the last argument, the keyword a string
+      literal), which leaves ``M`` untouched when the keyword is absent; a
+      positional read records its position as for locals.  Not
+      ``read_or_set``/``read_or_set_p`` (they assign a default when the keyword
+      is absent) nor any other method;
+   b. a plain assignment ``M = x`` anywhere in configure, ``x`` a pointer or
+      integer keyword local;
+   c. any write inside ``if (x)`` / ``else if (x)`` on a keyword local ``x``;
+
+   where a *keyword local* is a local of ``configure`` that starts empty or
+   false and is written only by an ``Args`` chain's ``read("KEYWORD", ..., x)``
+   (the methods of a.), by copies ``x = y`` of such locals, or inside a branch
+   already guarded by such a local; its keywords are those of its reads and of
+   the locals it copies or is guarded by.
    Writes in functions only write handlers reach count only when the policy
    says tenants may not call write handlers of kernel elements
    (``tenant_write_handlers: false``); otherwise they invalidate the guard.
-   A write that is not a plain assignment (``&M``, ``M++``, binding to a
-   non-const reference, an argument passed by non-const reference, anything
-   not recognised) counts as a non-null write.
+   A write that is not a plain assignment (``&M``, ``M++``, ``M |= x``, binding
+   to a non-const reference, an argument passed by non-const reference other
+   than a. above, anything not recognised) counts as a non-null write; so does
+   a write of a keyword local that is none of the above (``x = p->length()``,
+   ``tweak(x)`` by non-const reference, ``read_or_set``), which makes it no
+   keyword local.
 
 Then ``M`` is null unless one of the keywords of its writes is given, so the
 finding cannot run in an instance configured without them.  Every doubt keeps
@@ -537,14 +560,7 @@ class _Analysis:
         owner = fld.semantic_parent
         if owner is None:
             return None
-        default = [k for k in fld.children() if k.kind not in ("TYPE_REF", "NAMESPACE_REF", "TEMPLATE_REF")]
-        if default and not _is_null(default[-1]):
-            return None
-        ctors = [m.definition for m in _methods_of(owner.definition or owner, declared=True)
-                 if m.kind == "CONSTRUCTOR"]
-        if any(c is None for c in ctors) or (not ctors and not default):
-            return None
-        if not default and not all(c is not None and _ctor_sets_null(c, usr) for c in ctors):
+        if not _starts_null(owner, usr, fld) and not self._configure_overwrites(usr):
             return None
         keywords: dict[str, int | None] = {}
         lines: list[str] = []
@@ -553,7 +569,7 @@ class _Analysis:
                 continue
             fid = function_id(use.fn)
             if fid in self.conf_ids and fid not in self.r_other:
-                kws = self._configure_guard(fid, use.path)
+                kws = self._configure_write(fid, use)
                 if kws is None:
                     return None
                 for kw, pos in kws.items():
@@ -568,6 +584,64 @@ class _Analysis:
         order = tuple(sorted(keywords))
         positions = tuple(sorted((k, p) for k, p in keywords.items() if p is not None))
         return Guard(f"{self.ctx.cls}::{fld.spelling}", order, positions, ", ".join(sorted(set(lines))))
+
+    def _configure_write(self, fid: str, use: _Use) -> dict[str, int | None] | None:
+        """The keywords without which a write of the member in configure leaves it null, else None: an Args read
+        of the member itself (form 1), a copy of a keyword local (form 2), or a write inside ``if (x)`` on a
+        keyword local ``x``.  Only writes of ``this``'s member count: another object's is set by this
+        instance's configuration, not by its own."""
+        if _this_member(use.node) is None:
+            return None
+        anc, idx, _ = _operand(use.path, use.node)
+        if anc is not None:
+            read = _args_read(anc, idx)
+            if read is not None:
+                return {read[0]: read[1]}
+            copied = self._copied_local(fid, anc, idx)
+            if copied is not None:
+                return copied
+        return self._configure_guard(fid, use.path)
+
+    def _copied_local(self, fid: str, anc: Node, idx: int) -> dict[str, int | None] | None:
+        """The keywords of the local ``x`` when ``anc`` is ``M = x`` (the member on the left) and ``x`` is a pointer
+        or integer local of configure that is null unless a keyword is given, else None."""
+        if anc.kind != "BINARY_OPERATOR" or idx != 0 or anc.operator() != "=":
+            return None
+        kids = anc.children()
+        if len(kids) != 2:
+            return None
+        rhs = unwrap(kids[1])
+        ref = rhs.referenced if rhs.kind == "DECL_REF_EXPR" else None
+        if ref is None or ref.kind != "VAR_DECL" or not (ref.type.is_pointer() or ref.type.is_integer()):
+            return None
+        return self.locals.get(fid, {}).get(ref.usr)
+
+    def _configure_overwrites(self, usr: str) -> bool:
+        """Whether the configure Click calls sets the member, before it can return a success, to a null value or
+        a copy of a keyword local: a top-level statement ``M = x;`` of its body, no statement before it holding
+        a ``return`` of anything but a negative integer literal, no ``goto`` or label anywhere in it.  Click runs
+        no packet path or handler of an element before its configure returns a success, so the constructor's
+        value of the member never reaches them."""
+        if len(self.ctx.configure) != 1:
+            return False
+        conf = self.ctx.configure[0]
+        fid = function_id(conf)
+        body = [k for k in conf.children() if k.kind == "COMPOUND_STMT"]
+        if fid not in self.conf_ids or fid in self.r_other or len(body) != 1:
+            return False
+        if any(n.kind in ("GOTO_STMT", "INDIRECT_GOTO_STMT", "LABEL_STMT") for n, _ in _walk(conf)):
+            return False
+        for stmt in body[0].children():
+            s = unwrap(stmt)
+            if s.kind == "BINARY_OPERATOR" and s.operator() == "=":
+                kids = s.children()
+                lhs = unwrap(kids[0]) if len(kids) == 2 else None
+                if lhs is not None and _this_member(lhs) == usr and (
+                        _is_null(kids[1]) or self._copied_local(fid, s, 0) is not None):
+                    return True
+            if any(n.kind == "RETURN_STMT" and not _returns_failure(n) for n, _ in _walk(s)):
+                return False
+        return False
 
     def _configure_guard(self, fid: str, path: Path) -> dict[str, int | None] | None:
         locs = self.locals.get(fid, {})
@@ -629,6 +703,30 @@ class _Analysis:
             if guard is not None:
                 return guard
         return None
+
+
+def _starts_null(owner: Node, usr: str, fld: Node) -> bool:
+    """Condition 2: a null default member initializer, or every constructor of the declaring class sets the
+    member to a null value."""
+    default = [k for k in fld.children() if k.kind not in ("TYPE_REF", "NAMESPACE_REF", "TEMPLATE_REF")]
+    if default and not _is_null(default[-1]):
+        return False
+    ctors = [m.definition for m in _methods_of(owner.definition or owner, declared=True) if m.kind == "CONSTRUCTOR"]
+    if any(c is None for c in ctors) or (not ctors and not default):
+        return False
+    return bool(default) or all(c is not None and _ctor_sets_null(c, usr) for c in ctors)
+
+
+def _returns_failure(ret: Node) -> bool:
+    """``return -N;`` with N a non-zero integer literal: configure fails, the element never runs."""
+    kids = ret.children()
+    if len(kids) != 1:
+        return False
+    e = unwrap(kids[0])
+    if e.kind != "UNARY_OPERATOR" or e.operator() != "-":
+        return False
+    lit = e.children()
+    return len(lit) == 1 and unwrap(lit[0]).kind == "INTEGER_LITERAL" and not _is_null(lit[0])
 
 
 def _methods_of(cls: Node, declared: bool = False) -> list[Node]:

@@ -60,13 +60,14 @@ def observed(rep) -> tuple[set[tuple[int, str]], set[int]]:
 
 
 CASES = sorted(n for n in os.listdir(FIXTURES) if n.endswith(".cc"))
+BY_HANDLER = {"set_by_handler.cc": ["CALL"], "read_member_set_by_handler.cc": ["STOP"]}
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_fixture_conditions(name):
     want_guarded, want_plain = marks(os.path.join(FIXTURES, name))
     got_guarded, got_plain = observed(analyze(name, dataclasses.replace(load_policy(), tenant_write_handlers=True)))
-    if name == "set_by_handler.cc":  # a write handler sets the member: conditional only when handlers are forbidden
+    if name in BY_HANDLER:  # a write handler sets the member: conditional only when handlers are forbidden
         want_plain |= {line for line, _ in want_guarded}
         want_guarded = set()
     assert got_guarded == want_guarded
@@ -88,11 +89,35 @@ def test_guarded_element_conditions_exactly():
     assert rep.to_json()["conditions"] == rep.conditions
 
 
-def test_write_handler_setting_the_member_counts_only_when_tenants_may_call_it():
-    forbidden = analyze("set_by_handler.cc", dataclasses.replace(load_policy(), tenant_write_handlers=False))
-    assert [c["keywords"] for c in forbidden.conditions] == [["CALL"]]
-    allowed = analyze("set_by_handler.cc", dataclasses.replace(load_policy(), tenant_write_handlers=True))
+@pytest.mark.parametrize("name", sorted(BY_HANDLER))
+def test_write_handler_setting_the_member_counts_only_when_tenants_may_call_it(name):
+    forbidden = analyze(name, dataclasses.replace(load_policy(), tenant_write_handlers=False))
+    assert [c["keywords"] for c in forbidden.conditions] == [BY_HANDLER[name]]
+    allowed = analyze(name, dataclasses.replace(load_policy(), tenant_write_handlers=True))
     assert allowed.conditions == [] and allowed.verdict_unless_configured is None
+
+
+@pytest.mark.parametrize("name, want", [
+    # Args reads the members themselves (TimedSource's form); ALARM is also the second positional argument
+    ("read_member.cc", [
+        ("ReadMember::_stop", ["STOP"], {}, [28], "ReadMember::_stop is set in configure() only when STOP is given "
+                                                  "(read_member.cc:19)"),
+        ("ReadMember::_alarm", ["ALARM"], {"ALARM": 1}, [30], "ReadMember::_alarm is set in configure() only when "
+                                                              "ALARM is given (read_member.cc:18)")]),
+    # plain copies of keyword locals (RatedSource's form): _stop unset by the constructor, overwritten by configure
+    ("copied_local.cc", [
+        ("CopiedLocal::_stop", ["STOP"], {}, [38], "CopiedLocal::_stop is set in configure() only when STOP is given "
+                                                   "(copied_local.cc:28)"),
+        ("CopiedLocal::_bytes", ["BYTES"], {"BYTES": 1}, [42], "CopiedLocal::_bytes is set in configure() only when "
+                                                               "BYTES is given (copied_local.cc:30)")]),
+])
+def test_member_read_by_args_and_copied_local_conditions_exactly(name, want):
+    rep = analyze(name)
+    assert (rep.verdict, rep.verdict_unless_configured) == ("userspace", "kernel")
+    got = [(c["member"], c["keywords"], c["positions"], sorted({f["line"] for f in c["findings"]}), c["guard"])
+           for c in rep.conditions]
+    assert got == want
+    assert all(c["verdict_if_given"] == "userspace" for c in rep.conditions)
 
 
 def test_certify_element_prints_the_condition():
@@ -257,3 +282,18 @@ def test_real_counter_is_conditional_on_its_call_keywords():
         ("Counter::_count_trigger_h", ["COUNT_CALL"]), ("Counter::_byte_trigger_h", ["BYTE_COUNT_CALL"])]
     assert all(f["rule"] != "KS203" for f in rep.to_json()["findings"]
                if not any(f["line"] == g["line"] for c in rep.conditions for g in c["findings"]))
+
+
+@pytest.mark.skipif(not CLICK_SRC, reason="CLICK_SRC is not set (a Click source tree)")
+@pytest.mark.parametrize("file, cls, member, keywords, lines", [
+    ("timedsource.cc", "TimedSource", "TimedSource::_stop", ["STOP"], [84]),  # .read("STOP", _stop)
+    ("ratedsource.cc", "RatedSource", "RatedSource::_stop", ["STOP"], [102, 127]),  # _stop = stop;
+    ("infinitesource.cc", "InfiniteSource", "InfiniteSource::_end_h", ["END_CALL", "STOP"], [134, 149]),
+])
+def test_real_sources_stop_the_driver_only_when_configured_to(file, cls, member, keywords, lines):
+    assert CLICK_SRC is not None
+    result = analyze_file(os.path.join(CLICK_SRC, "elements", "standard", file), ParseOptions(click_root=CLICK_SRC),
+                          load_policy())
+    rep = next(e for e in result.elements if e.cls == cls)
+    assert [(c["member"], c["keywords"], c["positions"], sorted({f["line"] for f in c["findings"]}))
+            for c in rep.conditions] == [(member, keywords, {}, lines)]
