@@ -154,9 +154,10 @@ def _report(units: list[_Unit], whole_program: bool, external: list[ann.External
             use_pragmas: bool, grown: dict[str, list[Site]] | None = None) -> BoundsReport:
     report = BoundsReport()
     for u in units:
+        ranged = {name for name in u.bit_widths if _filled_by_width(name, u)}
         for _info, loops in u.functions:
             for lp in loops:
-                _unbound_grown(lp, u.symbol_decls, grown or {})
+                _unbound_grown(lp, u.symbol_decls, grown or {}, ranged)
     infos = [info for u in units for info, _ in u.functions]
     contexts = call_contexts(infos) if whole_program else {}
     values: dict[str, list[Expr | None]] = {}
@@ -197,12 +198,24 @@ def _report(units: list[_Unit], whole_program: bool, external: list[ann.External
     return report
 
 
-def _unbound_grown(lp: Loop, decls: dict[str, set[str]], grown: dict[str, list[Site]]) -> None:
-    """A loop whose bound reads a member or global the packet path can write has no bound while packets flow."""
+def _filled_by_width(name: str, u: _Unit) -> bool:
+    """Whether symbol ``name`` is an unsigned bit-field that only its width fills (``max:2^w-1``, whatever value it
+    holds when the loop starts): no configuration argument, packet length, port count or declared API symbol fills
+    it instead (as :func:`analyzers.element_bounds.element_bounds` picks fills)."""
+    return bool(u.bit_widths.get(name)) and name not in u.fillers and not name.endswith("_length") \
+        and name not in ("ninputs", "noutputs") and name not in apicost.load().symbols
+
+
+def _unbound_grown(lp: Loop, decls: dict[str, set[str]], grown: dict[str, list[Site]],
+                   ranged: set[str] | None = None) -> None:
+    """A loop whose bound reads a member or global the packet path can write has no bound while packets flow.
+
+    Except through a symbol in ``ranged`` (an unsigned bit-field filled by its width): any value it takes is within
+    the range its fill gives, written or not."""
     if lp.bound is None or not grown:
         return
-    sites = sorted({site for sym in lp.bound.free_symbols for usr in decls.get(str(sym), ())
-                    for site in grown.get(usr, ())})
+    sites = sorted({site for sym in lp.bound.free_symbols if str(sym) not in (ranged or set())
+                    for usr in decls.get(str(sym), ()) for site in grown.get(usr, ())})
     if not sites:
         return
     lp.reason = f"its bound, {lp.bound}, is not fixed while packets flow (written on the packet path)"

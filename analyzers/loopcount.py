@@ -36,6 +36,7 @@ from sympy import Expr
 from analyzers import loopmath as lm
 from analyzers.frontend import Node
 from analyzers.loopexpr import Converter, initializer, is_unsigned_type, root_decl, strip, symbol_name
+from analyzers.loopprogress import least_increase
 from analyzers.loopsyntax import (
     FLOAT_WIDTHS,
     Condition,
@@ -54,6 +55,10 @@ from analyzers.loopsyntax import (
 from analyzers.loopvalues import Frame, LocalValues
 
 MAX_COMBOS = 64  # value combinations of finite-valued locals tried per loop
+# why a loop is not a counting loop when it may still be a progress loop (analyzers.loopprogress)
+_PROGRESS_WHY = frozenset(("the loop variable is not updated", "the loop variable is updated twice",
+                           "the loop variable is written in the body", "a continue can skip the loop variable's update",
+                           "unsupported update of the loop variable"))
 
 
 @dataclass(frozen=True)
@@ -259,6 +264,9 @@ class LoopCounter:
         for part in parts:
             readings = parse_condition(part)
             tried = [self._counting(pc, kind, init, inc, body, parents, n, frames) for pc in readings]
+            # not a counting loop: maybe a progress loop (every path back to the head moves the variable up)
+            tried = [self._progress(pc, t, kind, init, cond, inc, body, parents, n, frames)
+                     if t.trip.count is None and t.trip.reason in _PROGRESS_WHY else t for pc, t in zip(readings, tried)]
             bounded = [t for t in tried if t.trip.count is not None]
             results.append(bounded[0] if bounded else tried[0] if tried else
                            Counted.unbounded("data-dependent condition (not a counting loop)"))
@@ -315,6 +323,45 @@ class LoopCounter:
                                size)
             return Counted(lm.TripCount(size, lm.EXACT), var, None, None, size)
         return None
+
+    def _progress(self, pc: Condition, failed: Counted, kind: str, init: Node | None, cond: Node, inc: Node | None,
+                  body: Node, parents: list[Node], n: Node, frames: list[Frame]) -> Counted:
+        """The count of a progress loop (:mod:`analyzers.loopprogress`): ``v < b`` (or ``<=``) with ``b`` not written
+        in the loop and ``v`` moved up by at least ``up`` on every path back to the head: at most
+        ``ceil((b - a) / up)`` iterations from ``v = a`` (status upper); ``failed`` when it is not one."""
+        if kind not in ("for", "while") or pc.op not in ("<", "<=") or pc.step is not None or pc.offset is not None \
+                or pc.bound is None or decl_key(pc.var) in self.values.writes(cond):
+            return failed
+        up, why = least_increase(pc.var, body, inc, self.values.constant, self.values.escaping())
+        if up < 1:
+            return Counted.unbounded(f"{failed.trip.reason}; nor is it proven to go up on every path back to the "
+                                     f"loop head: {why}")
+        bound_names = names_in(pc.bound)
+        written = set(self.values.writes(body)) | (set(self.values.writes(inc)) if inc is not None else set())
+        if bound_names & written:
+            return Counted.unbounded("the bound is written in the body (data-dependent)")
+        if calls_may_write(body, bound_names):
+            return Counted.unbounded("a call in the body may change the bound")
+        with self.values.at(parents, n, frames):
+            a = self.values.initial(init, pc.var, parents, n)
+            b = self.conv.expr(pc.bound)
+        if a is None:
+            return Counted.unbounded("unknown initial value of the loop variable")
+        if b is None:
+            return Counted.unbounded(f"{pc.var.spelling} goes up on every path back to the loop head, but its limit "
+                                     "is data-dependent (not a constant, parameter, member or size)")
+        span = b - a + (1 if pc.op == "<=" else 0)
+        count = sympy.Max(0, span if up == 1 else sympy.floor((span + up - 1) / up))
+        finite = [sym for sym in self._finite_in(count) if sym in self.values.finite]
+        if finite:
+            combos = list(itertools.islice(itertools.product(*(self.values.finite[s] for s in finite)),
+                                           MAX_COMBOS + 1))
+            if len(combos) > MAX_COMBOS:
+                return Counted.unbounded("too many values of a local the loop depends on")
+            counts = {count.xreplace(dict(zip(finite, combo))) for combo in combos}
+            count = sympy.Max(*counts) if len(counts) > 1 else counts.pop()
+        why = f"{pc.var.spelling} goes up by at least {up} on every path back to the loop head"
+        return Counted(lm.TripCount(count, lm.UPPER, why), pc.var, None, None, count)
 
     def _counting(self, pc: Condition, kind: str, init: Node | None, inc: Node | None, body: Node,
                   parents: list[Node], n: Node, frames: list[Frame]) -> Counted:

@@ -29,7 +29,8 @@ from sympy import Expr
 from analyzers import loopmath as lm
 from analyzers.frontend import Node
 from analyzers.loopexpr import Converter, is_unsigned_type, strip
-from analyzers.loopsyntax import LOOP_KINDS, decl_key, declares, names_in, var_ref, writes
+from analyzers.loopprogress import escaping
+from analyzers.loopsyntax import LOOP_KINDS, calls_may_write, conjuncts, decl_key, declares, names_in, var_ref, writes
 
 _WRITERS = frozenset(("BINARY_OPERATOR", "COMPOUND_ASSIGNMENT_OPERATOR", "UNARY_OPERATOR", "CALL_EXPR"))
 MAX_LOCAL_VALUES = 8  # a local with more distinct constant values is left unknown
@@ -61,6 +62,14 @@ class LocalValues:
         self._finite_of: dict[str, Expr | None] = {}
         self._choices: dict[tuple[Expr, ...], sympy.Symbol] = {}
         self._bare_refs: dict[str, list[Node]] | None = None  # local -> operators it is a bare operand of (C)
+        self._escaping: set[str] | None = None
+
+    def escaping(self) -> set[str]:
+        """The locals of the function whose writes may happen out of sight (:func:`analyzers.loopprogress.escaping`)."""
+        if self._escaping is None:
+            body = next((c for c in self.fn.children() if c.kind == "COMPOUND_STMT"), None)
+            self._escaping = escaping(body) if body is not None else set()
+        return self._escaping
 
     def writes(self, n: Node) -> dict[str, list[Node]]:
         """:func:`analyzers.loopsyntax.writes`, memoized per node for this function."""
@@ -112,8 +121,10 @@ class LocalValues:
     def resolve(self, d: Node, use: Node) -> Expr | None:
         """The value of local ``d`` where the current loop starts (callback of the converter).
 
-        The last straight-line definition before the loop; failing that, for an integer local
-        whose every write is a constant, one of those constants (:meth:`_finite_local`).
+        The last straight-line definition before the loop (or, after an ``if`` that assigns it, one of the
+        values it may hold, :meth:`_branch_values`); failing that, for an integer local whose every write is a
+        constant, one of those constants (:meth:`_finite_local`).  None for a local whose address is taken, that
+        a reference is bound to or that a lambda names (:meth:`escaping`): writes through those are not seen.
         """
         if not self._ctx or len(self._ctx) > 12:
             return None
@@ -124,6 +135,8 @@ class LocalValues:
         key = decl_key(d)
         if self._invariant_in is not None and key in self.writes(self._invariant_in):
             return None  # a step amount written inside the loop is not invariant
+        if d.kind == "VAR_DECL" and key in self.escaping():
+            return None  # written through a pointer, a reference or a lambda: writes we would not see
         value = self._straight_line(d, key, parents, stmt, frames)
         if value is None and d.kind == "VAR_DECL":
             return self._finite_local(d)
@@ -146,15 +159,103 @@ class LocalValues:
                         after = self.exit_values.get((sib.line, sib.column))
                         return after[1] if after is not None and after[0] == key else None
                     value = self._definition(sib, d)
-                    if value is None:
-                        return None
                     frames_here = [f for f in frames if any(f.node == p for p in parents[:i + 1])]
+                    if value is None:
+                        return self._branch_values(d, key, sib, parents[:i + 1], frames_here)
                     with self.at(parents[:i + 1], sib, frames_here):
                         return self.conv.expr(value)
             child = anc
         if d.kind == "PARM_DECL":
             return self.conv.symbol(d.spelling, is_unsigned_type(d.type.canonical.spelling))
         return None
+
+    def _branch_values(self, d: Node, key: str, stmt: Node, parents: list[Node], frames: list[Frame]) -> Expr | None:
+        """The values local ``d`` may hold after ``stmt``, an ``if`` that assigns it: its value before, or one
+        assigned inside (a symbol standing for each, as :meth:`choose`; the loop counter takes the largest).
+
+        A value assigned inside is a constant, a plain variable or member, or what :meth:`_guarded_difference`
+        reads.  Every write of ``d`` in ``stmt`` must be ``d = e`` with ``e`` free of writes and calls, not naming ``d`` nor a
+        local ``stmt`` writes (so ``e`` has its value at the ``if``), and ``d`` must not escape (its address, a
+        reference, a lambda)."""
+        if stmt.kind != "IF_STMT" or key in self.escaping() or not self._ctx:
+            return None
+        written = self.writes(stmt)
+        values: list[Expr] = []
+        for w in written.get(key, []):
+            if not (w.kind == "BINARY_OPERATOR" and w.operator() == "=" and len(w.children()) == 2
+                    and var_ref(w.children()[0]) == d):
+                return None
+            rhs = w.children()[1]
+            named = names_in(rhs)
+            if key in named or self.writes(rhs) or _has_call(rhs) \
+                    or {k for k in named if not k.startswith("m:")} & set(written):
+                return None
+            with self.at(parents, stmt, frames):
+                v = self._guarded_difference(rhs, stmt, w)
+                if v is None:
+                    v = self.conv.expr(rhs)
+                    # only a constant or a plain variable or member: C arithmetic (an unsigned difference) is no sum
+                    if v is not None and not (v.is_number or v.is_Symbol and v not in self.finite):
+                        return None
+            if v is None:
+                return None
+            values.extend(self._flat(v))
+        before = self._straight_line(d, key, parents, stmt, frames)
+        if before is None:
+            return None
+        values.extend(self._flat(before))
+        if any(v.free_symbols & set(self.finite) for v in values):
+            return None
+        distinct = sorted(set(values), key=sympy.default_sort_key)
+        if len(distinct) == 1:
+            return distinct[0]
+        return self.choose(distinct) if len(distinct) <= MAX_LOCAL_VALUES else None
+
+    def _flat(self, v: Expr) -> list[Expr]:
+        """A value, or the values a choice symbol stands for."""
+        return list(self.finite[v]) if isinstance(v, sympy.Symbol) and v in self.finite else [v]
+
+    def _guarded_difference(self, rhs: Node, stmt: Node, assign: Node) -> Expr | None:
+        """``A > B ? c : B - A`` (also ``>=``, and ``B < A``, ``B <= A``) as at most ``B``: in the else arm A <= B, so
+        B - A lies in [0, B] (any integer conversion of it on assignment keeps it at most B, or negative).
+
+        The comparison and the subtraction must be made in one type T, A and B being plain variables or members
+        of ``this``.  T signed: A's own type must be unsigned (A >= 0).  T unsigned: (T)A >= 0 always, and B must
+        keep its value in T: B's type is unsigned, or signed with a conjunct ``B >= 0`` (``B > c``, c >= -1) in the
+        condition of the ``if`` that holds the assignment in its then-branch, with nothing in that ``if``
+        writing B; and B's type no wider than T.  The value is ``c`` or ``B``, as the loop counter tries each."""
+        c = strip(rhs)
+        kids = c.children()
+        if c.kind != "CONDITIONAL_OPERATOR" or len(kids) != 3:
+            return None
+        cond, then, other = strip(kids[0]), kids[1], strip(kids[2])
+        low = self.constant(then)
+        if low is None or cond.kind != "BINARY_OPERATOR" or cond.operator() not in (">", ">=", "<", "<=") \
+                or other.kind != "BINARY_OPERATOR" or other.operator() != "-":
+            return None
+        ca, cb = cond.children()
+        if cond.operator() in ("<", "<="):
+            ca, cb = cb, ca
+        sb, sa = other.children()
+        key_a, key_b = _plain_key(ca), _plain_key(cb)
+        if key_a is None or key_b is None or key_a != _plain_key(sa) or key_b != _plain_key(sb) or key_a == key_b:
+            return None
+        t = cond.children()[0].type.canonical
+        if t.spelling != other.type.canonical.spelling or not t.is_integer():
+            return None
+        a_type, b_type = strip(ca).type.canonical, strip(cb).type.canonical
+        if not is_unsigned_type(t.spelling):
+            if not is_unsigned_type(a_type.spelling):
+                return None
+        else:
+            if (b_type.size() or 99) > (t.size() or 0):
+                return None
+            if not is_unsigned_type(b_type.spelling) and not _guarded_nonnegative(stmt, assign, cb, key_b, self):
+                return None
+        b = self.conv.expr(strip(cb))
+        if b is None:
+            return None
+        return self.choose([low, b]) if low != b else low
 
     def _finite_local(self, d: Node) -> Expr | None:
         """A local integer whose every write stores a constant holds one of them wherever it is read.
@@ -274,3 +375,58 @@ class LocalValues:
             if var_ref(lhs) == d and decl_key(d) not in self.writes(rhs):
                 return rhs
         return None
+
+
+def _has_call(n: Node) -> bool:
+    stack = [n]
+    while stack:
+        c = stack.pop()
+        if c.kind == "CALL_EXPR":
+            return True
+        stack.extend(c.children())
+    return False
+
+
+def _plain_key(n: Node) -> str | None:
+    """A key for a plain variable or a member of ``this`` (under casts), else None."""
+    s = strip(n)
+    if s.kind == "DECL_REF_EXPR" and s.referenced is not None and s.referenced.kind in ("VAR_DECL", "PARM_DECL"):
+        return decl_key(s.referenced)
+    if s.kind == "MEMBER_REF_EXPR" and s.referenced is not None and s.referenced.kind == "FIELD_DECL":
+        base = s.children()
+        if not base or strip(base[0]).kind == "CXX_THIS_EXPR":
+            return "m:" + s.referenced.usr
+    return None
+
+
+def _guarded_nonnegative(stmt: Node, assign: Node, b: Node, key_b: str, values: LocalValues) -> bool:
+    """Whether ``assign`` sits in the then-branch of ``if`` ``stmt`` whose condition has a conjunct ``B >= 0``
+    (``B > c`` with c >= -1, or mirrored), and nothing in ``stmt`` writes B (no write to it, no call that may)."""
+    kids = stmt.children()
+    if len(kids) not in (2, 3) or not _within(kids[1], assign):
+        return False
+    names = names_in(b)
+    if names & set(values.writes(stmt)) or calls_may_write(stmt, names) or _has_call(kids[0]):
+        return False
+    for part in conjuncts(kids[0]):
+        if part.kind != "BINARY_OPERATOR" or len(part.children()) != 2:
+            continue
+        left, right = part.children()
+        op = part.operator()
+        for x, y, o in ((left, right, op), (right, left, {"<": ">", "<=": ">="}.get(op, ""))):
+            if _plain_key(x) != key_b:
+                continue
+            k = values.constant(y)
+            if k is not None and (o == ">=" and k >= 0 or o == ">" and k >= -1):
+                return True
+    return False
+
+
+def _within(outer: Node, inner: Node) -> bool:
+    stack = [outer]
+    while stack:
+        c = stack.pop()
+        if c == inner:
+            return True
+        stack.extend(c.children())
+    return False
