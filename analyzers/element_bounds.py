@@ -219,6 +219,9 @@ def add_bounds(result: FileResult, parsed: Parsed, path: str, opts: ParseOptions
         rep.decide(policy)
 
 
+_EFFECT_RANK = {"none": 0, "userspace": 1, "reject": 2, "error": 3}
+
+
 def _loop_findings(rep: ElementReport, got: ElementBounds, reach: tuple[nx.DiGraph, list[tuple[str, str]], list[str]],
                    policy: Policy) -> set[str]:
     """KS502 for every unbounded loop of a function the element's packet path reaches (at the writes that make
@@ -229,9 +232,16 @@ def _loop_findings(rep: ElementReport, got: ElementBounds, reach: tuple[nx.DiGra
     severity = policy.severity("KS502")
     explained: set[str] = set()
     at_loop = {(os.path.abspath(lp.file), lp.line, lp.column): lp for lp in got.loops}
+    # a goto cycle is KS410, decided by the unsafe-constructs check (analyzers.checks.unsafe); when a policy makes
+    # KS410 weaker than KS502, the cycle it reported is an unbounded loop here too, so that a style choice about
+    # gotos never lets an unbounded one into the kernel
+    cycles = {(f.file, f.line, f.column) for f in rep.findings if f.rule == "KS410"} \
+        if _EFFECT_RANK.get(policy.verdict_class("KS410"), 3) < _EFFECT_RANK.get(policy.verdict_class("KS502"), 3) else set()
     for lp in got.loops:
-        if lp.usr not in on_packet or lp.annotated or lp.status != lm.UNBOUNDED or lp.kind == "goto":
-            continue  # a goto cycle is KS410, decided by the unsafe-constructs check (analyzers.checks.unsafe)
+        if lp.usr not in on_packet or lp.annotated or lp.status != lm.UNBOUNDED:
+            continue
+        if lp.kind == "goto" and (os.path.abspath(lp.file), lp.line, lp.column) not in cycles:
+            continue
         explained.add(lp.usr)
         if lp.grown:
             for file, line, column, member, how in lp.grown:

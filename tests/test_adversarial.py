@@ -54,3 +54,18 @@ def test_adversarial(path, policy):
     else:
         for e in result.elements:
             assert e.verdict == "kernel", (e.cls, e.reasons)
+
+
+def test_silencing_the_goto_rule_never_lets_a_goto_cycle_in(tmp_path):
+    """KS410 is a style rule a user policy may set to ``none``; a goto cycle it reported is then KS502 at the goto."""
+    quiet = tmp_path / "policy.yaml"
+    quiet.write_text("verdicts: {KS410: none}\n")
+    lenient = load_policy(str(quiet))
+    bad = os.path.join(HERE, "fixtures", "analyzers", "KS410", "bad_goto.cc")
+    marked = {line for _w, rule, _f, line in expectations(bad) if rule == "KS410"}
+    result = analyze_file(bad, OPTS, lenient)
+    for e in result.elements:
+        assert e.verdict != "kernel", e.reasons
+        assert {f.line for f in e.findings if f.rule == "KS502"} == marked
+    good = os.path.join(HERE, "fixtures", "analyzers", "KS410", "good_forward_goto.cc")
+    assert all(e.verdict == "kernel" for e in analyze_file(good, OPTS, lenient).elements)
