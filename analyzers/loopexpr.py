@@ -94,7 +94,8 @@ def _int_of(text: str) -> int | None:
 class Sources:
     """File texts and the object-like macros of a translation unit."""
 
-    macros: dict[str, list[str]] = field(default_factory=dict)
+    macros: dict[str, list[str]] = field(default_factory=dict)  # read so far (and -D definitions)
+    _defined: dict[str, list[Node]] = field(default_factory=dict)  # not read yet: name -> definitions, in order
     _lines: dict[str, list[str]] = field(default_factory=dict)
 
     def line(self, path: str, line: int) -> str:
@@ -111,11 +112,23 @@ class Sources:
         return self.line(n.file, n.line)[max(0, n.column - 1):] if n.file else ""
 
     def add_macros(self, root: Node) -> None:
+        """Note the translation unit's macro definitions; each is read (tokenized) only when a lookup needs it.
+
+        A translation unit of Click defines thousands of macros and a loop bound names a handful: tokenizing
+        them all took a third of a file's analysis."""
         for c in root.children():
             if c.kind == "MACRO_DEFINITION":
+                self._defined.setdefault(c.spelling, []).append(c)
+
+    def macro_tokens(self, name: str) -> list[str] | None:
+        """The replacement tokens of object-like macro ``name`` (its last object-like definition), else None."""
+        if name not in self.macros:
+            for c in reversed(self._defined.pop(name, [])):
                 toks = c.tokens()
                 if len(toks) >= 2 and toks[0] == c.spelling and not (toks[1] == "(" and self._function_like(c)):
-                    self.macros[c.spelling] = toks[1:]
+                    self.macros[name] = toks[1:]
+                    break
+        return self.macros.get(name)
 
     def _function_like(self, c: Node) -> bool:
         text = self.text_at(c)
@@ -130,11 +143,11 @@ class Sources:
 
     def macro_value(self, name: str, depth: int = 0, names: dict[str, Expr] | None = None) -> Expr | None:
         """The value of object-like macro ``name``; identifiers that are not macros come from ``names``."""
-        toks = self.macros.get(name)
+        toks = self.macro_tokens(name)
         if toks is None or depth > 8:
             return None
         known = names or {}
-        return _eval_tokens(toks, lambda ident: known.get(ident) if ident in known and ident not in self.macros
+        return _eval_tokens(toks, lambda ident: known.get(ident) if ident in known and self.macro_tokens(ident) is None
                             else self.macro_value(ident, depth + 1, names))
 
 
@@ -209,7 +222,7 @@ class Converter:
         if n.kind in ("DECL_REF_EXPR", "MEMBER_REF_EXPR", "CALL_EXPR"):
             return None  # a name inside an expansion is a leaf of it, never the whole macro
         m = _IDENT.match(self.sources.text_at(n))
-        if not m or m.group(0) not in self.sources.macros:
+        if not m or self.sources.macro_tokens(m.group(0)) is None:
             return None
         if n.kind not in ("INTEGER_LITERAL", "PAREN_EXPR", "CHARACTER_LITERAL", "UNEXPOSED_EXPR",
                           "CSTYLE_CAST_EXPR"):
