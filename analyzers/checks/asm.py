@@ -94,7 +94,7 @@ def register_multiply(tokens: list[str]) -> bool:
     while i < len(tokens) and tokens[i] in _QUALIFIERS:
         i += 1
     parts = _sections(tokens[i:])
-    if parts is None or not 2 <= len(parts) <= 4:  # template : outputs : inputs [: clobbers]
+    if parts is None or not 3 <= len(parts) <= 4:  # template : outputs : inputs [: clobbers]
         return False
     template = _string(parts[0][0]) if len(parts[0]) == 1 else None
     m = _MULTIPLY.fullmatch(template or "")
