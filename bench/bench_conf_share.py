@@ -6,8 +6,11 @@ devices, host and file access, sockets (the merger replaces devices with GRE tun
 host) and printers (console output) -- and counts, over the rest, the instances whose class the database
 calls ``kernel``.  A record with configuration conditions (``kernel unless COUNT_CALL is given``) is decided
 per instance from that instance's configuration, as ``certify merge`` decides it.  Prints the machine, the
-share of ``kernel`` classes in the database, the share of ``kernel`` instances, and the classes that keep the
-most instances out, with their reasons.
+share of ``kernel`` classes in the database, the share of ``kernel`` instances, the share of instances that are
+``kernel`` AND whose every packet-path cost the merge can compute from the instance's configuration (a cost
+formula with a symbol nothing fills -- a table size, an undeclared library call -- makes the merge move the
+instance to its container: ``kernel`` by verdict, user space by placement), and the classes that keep the most
+instances out, with their reasons.
 
     CLICK_SRC=/path/to/click python bench/bench_conf_share.py [--db DIR] [--top N] [--json]
 
@@ -29,10 +32,14 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
+from analyzers.cost.methods import PATH_METHODS, RUN_TASK  # noqa: E402
 from element_db.decision import Context, Decision, Decisions, condition_keywords, decide_instance  # noqa: E402
 from element_db.store import Database, LayeredDatabase  # noqa: E402
 from merge.lang import ClickError, load_file  # noqa: E402
 from merge.partition import given_keywords  # noqa: E402
+from merge.policy import load_policy as load_network_policy  # noqa: E402
+from merge.system import DEFAULT_MAX_PACKET  # noqa: E402
+from merge.tasks import instantiate  # noqa: E402
 
 STOCK = os.path.join(os.path.dirname(HERE), "element_db", "data", "stock")
 
@@ -57,11 +64,27 @@ def instance_verdict(dec: Decision, config: str) -> str:
     return decide_instance(dec, given_keywords(config, wanted) if wanted else frozenset()).verdict or "missing"
 
 
+def costed(record: dict[str, Any], config: str, nports: tuple[int, int], task: bool) -> bool:
+    """The packet-path costs the merge uses for this instance (its path methods, and ``run_task`` when its class
+    runs a task) are finite for an instance configured with ``config`` and using ``nports`` (inputs, outputs),
+    instantiated as the merge does with the platform's default maximum packet length.  An instance with no
+    connection (an information element: AddressInfo, ScheduleInfo) is on no path and costs nothing."""
+    if nports == (0, 0):
+        return True
+    symbols = record.get("cost_symbols") or {}
+    costs = record.get("cost") or {}
+    methods = [m for m in PATH_METHODS if m in costs] + ([RUN_TASK] if task and RUN_TASK in costs else [])
+    return bool(methods) and all(instantiate(costs[m], symbols, config, DEFAULT_MAX_PACKET, nports) != float("inf")
+                                 for m in methods)
+
+
 def count(click_src: str, db_dir: str) -> dict[str, Any]:
     decisions = Decisions(LayeredDatabase([Database(db_dir)]), Context.current())
     records: dict[str, dict[str, Any]] = {d.klass: d.record for d in decisions.all() if d.record is not None}
     instances: Counter[tuple[str, str]] = Counter()
     skipped, out = [], Counter()
+    uncosted: Counter[str] = Counter()  # kernel instances whose cost the merge cannot compute, by class
+    tasks = load_network_policy().task_classes
     files = sorted(glob.glob(os.path.join(click_src, "conf", "*.click")))
     for path in files:
         try:
@@ -69,12 +92,17 @@ def count(click_src: str, db_dir: str) -> dict[str, Any]:
         except ClickError as e:
             skipped.append(str(e).splitlines()[0])
             continue
-        for _n, d in g.nodes(data=True):
+        for n, d in g.nodes(data=True):
             klass = d["klass"]
             if designed_out(klass):
                 out[klass] += 1
                 continue
-            instances[(klass, instance_verdict(decisions.get(klass), d.get("config", "")))] += 1
+            verdict = instance_verdict(decisions.get(klass), d.get("config", ""))
+            instances[(klass, verdict)] += 1
+            nports = (max((e[2]["to_port"] for e in g.in_edges(n, data=True)), default=-1) + 1,
+                      max((e[2]["from_port"] for e in g.out_edges(n, data=True)), default=-1) + 1)
+            if verdict == "kernel" and not costed(records[klass], d.get("config", ""), nports, klass in tasks):
+                uncosted[klass] += 1
     total = sum(instances.values())
     kernel = sum(n for (_k, v), n in instances.items() if v == "kernel")
     by_class: Counter[str] = Counter()
@@ -86,7 +114,8 @@ def count(click_src: str, db_dir: str) -> dict[str, Any]:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "files": len(files), "skipped": skipped, "designed_out": sum(out.values()),
         "classes": len(records), "classes_kernel": classes_kernel,
-        "instances": total, "instances_kernel": kernel,
+        "instances": total, "instances_kernel": kernel, "instances_costed": kernel - sum(uncosted.values()),
+        "uncosted": [{"class": k, "instances": n, "cost": records[k].get("cost", {})} for k, n in uncosted.most_common()],
         "kept_out": [{"class": k, "instances": n, "verdict": records[k]["verdict"] if k in records else "missing",
                       "reasons": records[k].get("reasons", []) if k in records else ["no record"]}
                      for k, n in by_class.most_common()],
@@ -118,6 +147,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{100 * r['classes_kernel'] / max(1, r['classes']):.1f}% |")
     print(f"| element instances in conf/ | {r['instances_kernel']} | {r['instances']} | "
           f"{100 * r['instances_kernel'] / max(1, r['instances']):.1f}% |")
+    print(f"| ... and with a cost the merge can compute | {r['instances_costed']} | {r['instances']} | "
+          f"{100 * r['instances_costed'] / max(1, r['instances']):.1f}% |")
+    print("\nkernel instances whose cost the merge cannot compute (placed in their container):\n")
+    print("| class | instances | cost |")
+    print("|---|---|---|")
+    for row in r["uncosted"][: args.top]:
+        print(f"| {row['class']} | {row['instances']} | "
+              f"{'; '.join(f'{m}: `{c}`' for m, c in sorted(row['cost'].items())) or 'none recorded'} |")
     print("\nclasses keeping the most instances out:\n")
     print("| class | instances | verdict | reasons |")
     print("|---|---|---|---|")

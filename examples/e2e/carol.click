@@ -1,5 +1,6 @@
 // carol: answers UDP with the destination address also written as the source: the destination
-// IP annotation CheckIPHeader sets in the kernel is read by StoreIPAddress in her container.
+// IP annotation CheckIPHeader sets in the kernel crosses to her container (IPClassifier) and back
+// to the kernel, where StoreIPAddress reads it.
 FromDevice(eth1)
   -> Strip(14)
   -> CheckIPHeader
