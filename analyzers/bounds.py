@@ -43,7 +43,7 @@ from analyzers import annotations as ann
 from analyzers import apicost
 from analyzers import loopmath as lm
 from analyzers.contexts import call_contexts, count_deferred, instantiate
-from analyzers.cost.functions import FunctionInfo, function_costs
+from analyzers.cost.functions import CallSite, FunctionInfo, function_costs
 from analyzers.frontend import Node, Parsed, ParseOptions, declarations_in, parse
 from analyzers.growth import Site
 from analyzers.loopexpr import Converter, Sources, initializer, is_unsigned_type
@@ -80,6 +80,7 @@ class BoundsReport:
     functions: list[FunctionRow] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     symbols: dict[str, SymbolFact] = field(default_factory=dict)  # symbol -> what fills it (configuration, packet)
+    call_sites: dict[str, set[CallSite]] = field(default_factory=dict)  # cost_<name> -> the calls it stands for
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -170,7 +171,7 @@ def _report(units: list[_Unit], whole_program: bool, external: list[ann.External
         if units and all(u.fields is not None for u in units):
             values.update(member_values([(u.fields, u.member_syms) for u in units if u.fields is not None],
                                         {info.usr for info in infos}))
-    costs = function_costs(infos)
+    costs = function_costs(infos, sites=report.call_sites)
     for u in units:
         for info, loops in u.functions:
             for lp in loops:

@@ -20,6 +20,7 @@ import networkx as nx
 
 from analyzers.analysis import unique_findings
 from analyzers.assumptions import TrustedCall, describe
+from analyzers.cost.formula import CostFormula
 from analyzers.policy import Policy
 from analyzers.report import ElementReport, FileResult
 from analyzers.walker import Hit, hit_finding
@@ -86,6 +87,11 @@ def _link_costs(rep: ElementReport, hits: dict[str, list[Hit]], costs: dict[str,
         rep.cost[method] = cost
         if cost is not None:
             rep.cost_symbols.update(symbols.get(qname.rpartition("::")[0], {}))
+            linked = set(CostFormula.parse(cost).symbols)
+            if any(linked & set(syms) for syms in rep.guard_costs.values()):
+                # the other file's calls are not held by this element's guards: those symbols stay in every instance
+                rep.guard_costs = {m: [s for s in syms if s not in linked] for m, syms in rep.guard_costs.items()}
+                changed = True
             continue
         problem = ("has no proven bound on its work (an unbounded loop or recursion, in another file of this run)"
                    if qname in costs else "was not bound-analyzed (its body is in another file of this run)")

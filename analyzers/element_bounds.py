@@ -37,6 +37,7 @@ from analyzers import apicost, growth
 from analyzers import loopmath as lm
 from analyzers.bounds import BoundsInputError, BoundsReport, analyze_parsed, loop_json
 from analyzers.cost.fills import ConfigSetting, Maximum, PacketLength, PortCount
+from analyzers.cost.formula import CostFormula
 from analyzers.cost.methods import KERNEL_METHODS
 from analyzers.frontend import Parsed, ParseOptions
 from analyzers.growth import Site
@@ -62,6 +63,7 @@ class ElementBounds:
     costs: dict[str, str | None]
     loops: list[Loop] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    call_sites: dict[str, set[tuple[str, int, int]]] = field(default_factory=dict)  # cost_<name> -> its calls
 
 
 def element_bounds(parsed: Parsed, opts: ParseOptions, path: str | None = None,
@@ -110,7 +112,8 @@ def element_bounds(parsed: Parsed, opts: ParseOptions, path: str | None = None,
         if cls in out:
             loop = loop_json(lp)
             out[cls]["loops"].append({k: loop[k] for k in _LOOP_KEYS})
-    return ElementBounds(out, costs, list(report.loops), [f for f in report.findings if f.rule == "KS501"])
+    return ElementBounds(out, costs, list(report.loops), [f for f in report.findings if f.rule == "KS501"],
+                         {sym: set(where) for sym, where in report.call_sites.items()})
 
 
 _POSITIONAL_READ = re.compile(r'\.read_m?p(?:_with)?\s*\(\s*"([A-Z][A-Z0-9_]*)"')
@@ -205,6 +208,8 @@ def add_bounds(result: FileResult, parsed: Parsed, path: str, opts: ParseOptions
                 owner = per_class.get(qname.rpartition("::")[0], {"cost_symbols": {}})
                 symbols.update(owner["cost_symbols"])
         rep.cost_symbols = symbols
+        if got is not None:
+            rep.guard_costs = guarded_costs(rep, got.call_sites)
         reach = graph.reach.get(rep.cls) if graph is not None else None
         explained: set[str] = set()  # functions with an unbounded loop reported at a better line
         if got is not None and reach is not None:
@@ -217,6 +222,28 @@ def add_bounds(result: FileResult, parsed: Parsed, path: str, opts: ParseOptions
                                              variant="method", method=qname, problem=why, element=rep.cls,
                                              symbol=qname))
         rep.decide(policy)
+
+
+def guarded_costs(rep: ElementReport, call_sites: dict[str, set[tuple[str, int, int]]]) -> dict[str, list[str]]:
+    """The unresolved-call symbols (``cost_<name>``) of the element's costs whose every call in the file lies at a
+    packet-path finding a configuration guard holds (:mod:`analyzers.guards`): listed under each member that
+    holds one of its calls.  InfiniteSource calls ``HandlerCall::call_write`` only under ``if (_end_h)``: an
+    instance giving neither END_CALL nor STOP never runs it, so its cost is 0 there; Counter's calls are held by
+    two members, and the symbol is 0 only for an instance that gives the keywords of neither.  A symbol with a
+    call no guard holds, or whose calls are not known here (a cost linked from another file), is not listed: it
+    stays in every instance."""
+    member_at = {(os.path.abspath(f), line, col): g.member for (_rule, f, line, col), g in rep.guards.items()}
+    out: dict[str, list[str]] = {}
+    free = {s for c in rep.cost.values() if c for s in CostFormula.parse(c).symbols}
+    for sym in sorted(free):
+        sites = call_sites.get(sym)
+        if not sym.startswith("cost_") or not sites:
+            continue
+        members = {member_at.get((os.path.abspath(f), line, col)) for f, line, col in sites}
+        if None not in members:
+            for m in sorted(str(m) for m in members):
+                out.setdefault(m, []).append(sym)
+    return out
 
 
 _EFFECT_RANK = {"none": 0, "userspace": 1, "reject": 2, "error": 3}

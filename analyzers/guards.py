@@ -772,12 +772,15 @@ def guarded_hits(ctx: Context, hits: Mapping[str, Iterable[Any]]) -> dict[Key, G
 
 
 def split_conditions(findings: Iterable[Finding], guards: Mapping[Key, Guard],
-                     verdict_class: Callable[[str], str]) -> tuple[list[dict[str, Any]], str | None]:
+                     verdict_class: Callable[[str], str],
+                     costs: Mapping[str, list[str]] | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """The conditions of an element's verdict and the verdict of its unconditional findings.
 
     Each condition: the keywords (any one given makes its findings count), the positions of those also read as
     positional arguments, the verdict its findings give, the findings (rule, file, line, column), the member
-    and why.  A condition whose findings give no verdict class is left out; with no condition left, ``([], None)``.
+    and why, and the cost symbols only its guarded calls introduce (``costs``, by member: an instance that gives
+    none of the keywords costs 0 for them).  A condition whose findings give no verdict class is left out; with
+    no condition left, ``([], None)``.
     """
     worst = "none"
     by_member: dict[str, tuple[Guard, list[Finding], str]] = {}
@@ -803,9 +806,19 @@ def split_conditions(findings: Iterable[Finding], guards: Mapping[Key, Guard],
             "member": member,
             "guard": g.text(),
             "findings": [{"rule": f.rule, "file": f.file, "line": f.line, "column": f.column} for f in fs],
+            **({"cost_symbols": sorted(costs[member])} if costs and costs.get(member) else {}),
         })
     if not conditions:
         return [], None
+    # a cost symbol is dropped for an instance only when every member holding one of its calls has a condition
+    # here that the instance does not meet: one held by a member without a condition stays in every instance
+    emitted = {c["member"] for c in conditions}
+    for c in conditions:
+        if "cost_symbols" in c:
+            c["cost_symbols"] = [s for s in c["cost_symbols"]
+                                 if all(m in emitted for m, syms in (costs or {}).items() if s in syms)]
+            if not c["cost_symbols"]:
+                del c["cost_symbols"]
     return conditions, "kernel" if worst == "none" else worst
 
 

@@ -58,6 +58,9 @@ class ElementReport:
     # packet-path findings that run only when a configuration keyword is given (analyzers.guards), by (rule, file,
     # line, column); from them decide() sets the conditions of the verdict and the verdict of the other findings
     guards: dict[Key, Guard] = field(default_factory=dict)
+    # the unresolved-call cost symbols (cost_<name>) every call of which such a guard's member holds, by member
+    # (analyzers.element_bounds): an instance not giving the member's keywords never runs them
+    guard_costs: dict[str, list[str]] = field(default_factory=dict)
     conditions: list[dict[str, Any]] = field(default_factory=list)
     verdict_unless_configured: str | None = None
     # the routines the packet path takes on trust (analyzers.checks.trusted), and what that assumes, one per
@@ -83,7 +86,7 @@ class ElementReport:
             for rid, cls in sorted(reasons.items(), key=lambda kv: (-_RANK[kv[1]], kv[0]))
         ]
         self.conditions, self.verdict_unless_configured = split_conditions(self.findings, self.guards,
-                                                                           policy.verdict_class)
+                                                                           policy.verdict_class, self.guard_costs)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -36,10 +36,10 @@ from analyzers.cost.methods import PATH_METHODS, RUN_TASK  # noqa: E402
 from element_db.decision import Context, Decision, Decisions, condition_keywords, decide_instance  # noqa: E402
 from element_db.store import Database, LayeredDatabase  # noqa: E402
 from merge.lang import ClickError, load_file  # noqa: E402
-from merge.partition import given_keywords  # noqa: E402
+from merge.lang.confparse import given_keywords  # noqa: E402
 from merge.policy import load_policy as load_network_policy  # noqa: E402
 from merge.system import DEFAULT_MAX_PACKET  # noqa: E402
-from merge.tasks import instantiate  # noqa: E402
+from merge.tasks import instance_cost_symbols, instantiate  # noqa: E402
 
 STOCK = os.path.join(os.path.dirname(HERE), "element_db", "data", "stock")
 
@@ -71,7 +71,7 @@ def costed(record: dict[str, Any], config: str, nports: tuple[int, int], task: b
     connection (an information element: AddressInfo, ScheduleInfo) is on no path and costs nothing."""
     if nports == (0, 0):
         return True
-    symbols = record.get("cost_symbols") or {}
+    symbols = instance_cost_symbols(record, config)  # a call its configuration does not enable costs 0
     costs = record.get("cost") or {}
     methods = [m for m in PATH_METHODS if m in costs] + ([RUN_TASK] if task and RUN_TASK in costs else [])
     return bool(methods) and all(instantiate(costs[m], symbols, config, DEFAULT_MAX_PACKET, nports) != float("inf")

@@ -238,6 +238,21 @@ def condition_keywords(record: Mapping[str, Any] | None) -> dict[str, int | None
     return out
 
 
+def dropped_costs(record: Mapping[str, Any] | None, given: frozenset[str] | None) -> frozenset[str]:
+    """The cost symbols an instance whose configuration gives the keywords ``given`` never spends: those only
+    guarded calls introduce (a condition's ``cost_symbols``), when no condition listing the symbol has a keyword
+    in ``given``.  None (the configuration could not be read), a record without conditions: none dropped (the
+    class's worst-case cost holds)."""
+    if given is None or not record:
+        return frozenset()
+    listed: dict[str, bool] = {}  # symbol -> some condition listing it is met
+    for c in record.get("conditions", []):
+        met = any(k in given for k in c.get("keywords", []))
+        for sym in c.get("cost_symbols", []):
+            listed[sym] = listed.get(sym, False) or met
+    return frozenset(sym for sym, met in listed.items() if not met)
+
+
 @dataclass(frozen=True)
 class InstanceDecision:
     """Where one element instance may run, from its class's decision and the keywords its configuration gives."""

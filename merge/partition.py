@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,7 +47,7 @@ from merge.channels import (
     needs_header,
 )
 from merge.checks import NetworkResult, device_argument
-from merge.lang.confparse import argvec, keyword
+from merge.lang.confparse import given_keywords
 from merge.policy import Policy
 from merge.ports import resolve_processing
 
@@ -133,32 +132,6 @@ def place(
     return pl, findings
 
 
-def given_keywords(config: str, wanted: Mapping[str, int | None]) -> frozenset[str] | None:
-    """Which of ``wanted`` (keyword -> the position of the positional argument that also gives it, or None) an
-    element's configuration string gives, as Click's argument parser would see them; None when it cannot be told
-    (an unexpanded ``$variable``, a string that does not split): the caller then keeps the class's worst case.
-
-    A keyword is given when some argument starts with it (``COUNT_CALL 5 c.reset``, or the bare keyword); a
-    keyword also read positionally is given, too, when the configuration has more positional arguments than its
-    position.  Click's argument parser takes an argument for a keyword argument when it starts with a word of
-    capitals, digits and underscores followed by a space; every other argument counts as positional here (a
-    bare word, one starting with a digit: an over-approximation, never fewer keywords than Click would read)."""
-    if "$" in config:
-        return None
-    try:
-        args = [a.strip() for a in argvec(config)]
-    except Exception:  # a configuration the splitter cannot read: fail closed
-        return None
-    words = set()
-    for a in args:
-        kw = keyword(a)
-        if kw is not None:
-            words.add(kw[0])
-    positional = [a for a in args if not _KEYWORD_ARG.match(a)]
-    return frozenset(k for k, pos in wanted.items() if k in words or (pos is not None and len(positional) > pos))
-
-
-_KEYWORD_ARG = re.compile(r"[A-Z_][A-Z0-9_]*[ \t\n\v\f\r]")
 
 
 def _instance(dec: Decision, config: str) -> InstanceDecision:

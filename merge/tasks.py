@@ -38,6 +38,7 @@ import networkx as nx
 from analyzers.cost.fills import Instance, parse_fills
 from analyzers.cost.formula import INF, CostFormula
 from analyzers.cost.methods import AGNOSTIC_METHODS, PATH_METHODS, RUN_TASK
+from element_db.decision import condition_keywords, dropped_costs
 from merge.lang import confparse as cp
 from merge.ports import parse_processing
 
@@ -63,6 +64,16 @@ def instantiate(expr: str | None, symbols: Mapping[str, str], config: str, max_p
     """The cost of one element instance (a record's cost formula and ``cost_symbols``), or ``inf`` when it cannot
     be known."""
     return CostFormula.parse(expr).instantiate(parse_fills(symbols), instance(config, max_packet, nports))
+
+
+def instance_cost_symbols(rec: Mapping[str, Any], config: str) -> Mapping[str, str]:
+    """A record's ``cost_symbols`` for one instance: a configuration-conditional record's symbols that only calls
+    the instance's configuration does not enable introduce cost 0 (:func:`element_db.decision.dropped_costs`)."""
+    symbols = rec.get("cost_symbols") or {}
+    if not any(c.get("cost_symbols") for c in rec.get("conditions", [])):
+        return symbols
+    dropped = dropped_costs(rec, cp.given_keywords(config, condition_keywords(rec)))
+    return {**symbols, **{s: "const:0" for s in dropped}} if dropped else symbols
 
 
 def load_platform_costs(path: str | None = None) -> dict[str, dict[str, Any]]:
@@ -179,9 +190,9 @@ class CostModel:
             return INF
         nports = (max((e[2]["to_port"] for e in self.g.in_edges(n, data=True)), default=-1) + 1,
                   max((e[2]["from_port"] for e in self.g.out_edges(n, data=True)), default=-1) + 1)
-        fills = parse_fills(rec.get("cost_symbols") or {})
-        inst = instance(self.g.nodes[n]["config"], self.max_packet, nports,
-                        read_config=any(f.reads_config for f in fills.values()))
+        config = self.g.nodes[n]["config"]
+        fills = parse_fills(instance_cost_symbols(rec, config))
+        inst = instance(config, self.max_packet, nports, read_config=any(f.reads_config for f in fills.values()))
         return max(CostFormula.parse(costs[m]).instantiate(fills, inst) for m in methods)
 
     def invalidate(self) -> None:

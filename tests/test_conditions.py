@@ -22,10 +22,11 @@ from analyzers.analysis import analyze_file
 from analyzers.frontend import ParseOptions
 from analyzers.policy import load_policy
 from certify.core.decision import Decision
-from element_db.decision import ANALYZER_VERSION, condition_keywords, decide_instance, policy_version
+from element_db.decision import ANALYZER_VERSION, condition_keywords, decide_instance, dropped_costs, policy_version
 from element_db.record import make_record, schema_errors
 from element_db.store import Database
-from merge.partition import given_keywords
+from merge.lang.confparse import given_keywords
+from merge.tasks import instance_cost_symbols, instantiate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -86,7 +87,44 @@ def test_guarded_element_conditions_exactly():
     ]
     assert rep.conditions[0]["guard"] == ("Guarded::_h is set in configure() only when ALARM or CALL is given "
                                           "(guarded.cc:30, guarded.cc:32)")
+    # the handler calls cost what no declaration says: both conditions hold every call of the routine, so an
+    # instance giving none of ALARM, CALL and BYTES never spends it
+    assert rep.cost == {"simple_action": "3*cost_HandlerCall__call_write + 10"}
+    assert [c.get("cost_symbols") for c in rep.conditions] == [["cost_HandlerCall__call_write"]] * 2
     assert rep.to_json()["conditions"] == rep.conditions
+
+
+def test_a_cost_symbol_an_unguarded_call_also_spends_is_never_dropped():
+    rep = analyze("cost_also_unguarded.cc")
+    assert [c["member"] for c in rep.conditions] == ["CostAlsoUnguarded::_h"]
+    assert "cost_HandlerCall__call_write" in rep.cost["simple_action"]
+    assert "cost_symbols" not in rep.conditions[0]
+
+
+@pytest.mark.parametrize("given, dropped", [
+    (frozenset(), {"cost_a", "cost_b"}),
+    (frozenset({"CALL"}), {"cost_b"}),           # cost_a: listed by the CALL condition, which is met
+    (frozenset({"BYTES"}), set()),               # cost_a and cost_b: both listed by the BYTES condition
+    (None, set()),                               # the configuration could not be read: the worst case
+])
+def test_dropped_costs(given, dropped):
+    record = {"conditions": [
+        {"keywords": ["CALL", "ALARM"], "cost_symbols": ["cost_a"]},
+        {"keywords": ["BYTES"], "cost_symbols": ["cost_a", "cost_b"]},
+        {"keywords": ["OTHER"]},
+    ]}
+    assert dropped_costs(record, given) == dropped
+
+
+def test_the_merge_costs_an_instance_without_the_guarded_calls():
+    record = {"cost": {"simple_action": "3*cost_HandlerCall__call_write + 10"}, "cost_symbols": {},
+              "conditions": [{"keywords": ["ALARM", "CALL"], "positions": {"ALARM": 1},
+                              "cost_symbols": ["cost_HandlerCall__call_write"]}]}
+    cost = record["cost"]["simple_action"]
+    assert instantiate(cost, instance_cost_symbols(record, "10"), "10", 1500) == 10
+    assert instantiate(cost, instance_cost_symbols(record, "10, true"), "10, true", 1500) == float("inf")
+    assert instantiate(cost, instance_cost_symbols(record, "CALL x.reset"), "CALL x.reset", 1500) == float("inf")
+    assert instantiate(cost, instance_cost_symbols(record, "$n"), "$n", 1500) == float("inf")
 
 
 @pytest.mark.parametrize("name", sorted(BY_HANDLER))

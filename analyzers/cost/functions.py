@@ -65,8 +65,15 @@ class FunctionInfo:
     calls: dict[tuple[int, int], Call] = field(default_factory=dict)
 
 
-def function_costs(functions: list[FunctionInfo], cap: float = 2.0) -> dict[str, Expr]:
-    """The cost of every function (by USR), callees first; recursion makes a function ``oo``."""
+CallSite = tuple[str, int, int]  # (file, line, column) of a call
+
+
+def function_costs(functions: list[FunctionInfo], cap: float = 2.0,
+                   sites: dict[str, set[CallSite]] | None = None) -> dict[str, Expr]:
+    """The cost of every function (by USR), callees first; recursion makes a function ``oo``.  ``sites``, when
+    given, collects where each unresolved-call symbol (``cost_<name>``) comes from: the calls that introduce it
+    (so that a symbol only calls a configuration keyword enables introduce can be dropped for an instance that
+    does not give the keyword: :mod:`analyzers.guards`)."""
     by_usr = {f.usr: f for f in functions}
     g: nx.DiGraph = nx.DiGraph()
     for f in functions:
@@ -82,7 +89,7 @@ def function_costs(functions: list[FunctionInfo], cap: float = 2.0) -> dict[str,
     condensed = g.subgraph([u for u in g.nodes if u not in recursive])
     for usr in reversed(list(nx.topological_sort(condensed))):
         f = by_usr[usr]
-        raw = _Coster(f, by_usr, costs).cost(f.body) if f.body is not None else Integer(1)
+        raw = _Coster(f, by_usr, costs, sites).cost(f.body) if f.body is not None else Integer(1)
         costs[usr] = _tidy(raw, cap)
     for usr in recursive:  # anything that reaches a recursive function is unbounded too
         for caller in nx.ancestors(g, usr):
@@ -100,10 +107,12 @@ def _tidy(e: Expr, cap: float) -> Expr:
 
 
 class _Coster:
-    def __init__(self, f: FunctionInfo, by_usr: dict[str, FunctionInfo], done: dict[str, Expr]) -> None:
+    def __init__(self, f: FunctionInfo, by_usr: dict[str, FunctionInfo], done: dict[str, Expr],
+                 sites: dict[str, set[CallSite]] | None = None) -> None:
         self.f = f
         self.by_usr = by_usr
         self.done = done
+        self.sites = sites
 
     def cost(self, n: Node) -> Expr:
         k = n.kind
@@ -181,4 +190,7 @@ class _Coster:
         declared = None if own else apicost.load().cost(qualified, signature, values, self.f.name)
         if declared is not None:
             return 1 + args + declared
-        return 1 + args + apicost.unresolved_symbol(qualified)
+        symbol = apicost.unresolved_symbol(qualified)
+        if self.sites is not None:
+            self.sites.setdefault(symbol.name, set()).add((n.file, n.line, n.column))
+        return 1 + args + symbol
