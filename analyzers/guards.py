@@ -32,9 +32,10 @@ or bool field) when
 
    a. ``M`` itself the output of an ``Args`` read: ``Args(...).read("KEYWORD",
       ..., M)`` (also ``read_p``, ``read_m``, ``read_mp`` and their ``_with``
-      forms, :data:`READ_METHODS`; ``M`` the last argument, the keyword a string
-      literal), which leaves ``M`` untouched when the keyword is absent; a
-      positional read records its position as for locals.  Not
+      forms, :data:`analyzers.keywordlocals.READ_METHODS`; ``M`` the last
+      argument, the keyword a string literal), which leaves ``M`` untouched when
+      the keyword is absent; a positional read records its position as for
+      locals.  Not
       ``read_or_set``/``read_or_set_p`` (they assign a default when the keyword
       is absent) nor any other method;
    b. a plain assignment ``M = x`` anywhere in configure, ``x`` a pointer or
@@ -63,29 +64,42 @@ objects split over statements (positional reads of a named Args variable are
 taken as position 0, the most conservative), old ``cp_va_kparse`` parsing,
 class-typed members, live reconfiguration (``live_reconfigure`` is reached
 from the ``config`` write handler) unless write handlers are forbidden.
+
+What the pass reads from the syntax tree (paths, uses of a member, the guards
+of a path) is :mod:`analyzers.guardsyntax`; the keyword locals of configure are
+:mod:`analyzers.keywordlocals`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 
 from analyzers.frontend import Node
+from analyzers.guardsyntax import (
+    Path,
+    Use,
+    is_null,
+    member_uses,
+    methods_of,
+    operand,
+    path_guards,
+    path_to,
+    returns_failure,
+    starts_null,
+    this_member,
+    walk,
+)
+from analyzers.keywordlocals import add_keyword, args_read, configure_locals, keyword_locals
 from analyzers.policy import Policy
-from analyzers.walker import function_id, is_this, unwrap
+from analyzers.walker import function_id, unwrap
 from certify.core.findings import Finding
 
 MAX_DEPTH = 4
-READ_METHODS = frozenset(("read", "read_p", "read_m", "read_mp", "read_with", "read_p_with", "read_m_with",
-                          "read_mp_with"))
-_POSITIONAL = frozenset(("read_p", "read_mp", "read_p_with", "read_mp_with"))
-_EMPTY_CLASSES = frozenset(("String", "HandlerCall"))  # default-constructed: empty, false in a condition
-_NULL_LITERALS = frozenset(("CXX_NULL_PTR_LITERAL_EXPR", "GNU_NULL_EXPR"))
-_WRAPPERS = frozenset(("UNEXPOSED_EXPR", "PAREN_EXPR"))
 _RANK = {"none": 0, "userspace": 1, "reject": 2, "error": 3}
 
 Key = tuple[str, str, int, int]  # (rule, file, line, column) of a finding
@@ -104,377 +118,6 @@ class Guard:
         kws = " or ".join(self.keywords)
         return f"{self.member} is set in configure() only when {kws} is given ({self.where})"
 
-
-# ---------------------------------------------------------------------------------------------- walking helpers
-
-Path = tuple[tuple[Node, int], ...]  # ancestors of a node, outermost first: (ancestor, index of the child taken)
-
-
-def _walk(fn: Node) -> Iterable[tuple[Node, Path]]:
-    """Every cursor under ``fn`` with its ancestor path."""
-    stack: list[tuple[Node, Path]] = [(fn, ())]
-    while stack:
-        n, path = stack.pop()
-        yield n, path
-        kids = n.children()
-        for i in range(len(kids) - 1, -1, -1):
-            stack.append((kids[i], path + ((n, i),)))
-
-
-def _field_of(n: Node) -> Node | None:
-    """The FIELD_DECL a member reference names, else None."""
-    if n.kind not in ("MEMBER_REF_EXPR", "MEMBER_REF"):
-        return None
-    ref = n.referenced
-    return ref if ref is not None and ref.kind == "FIELD_DECL" else None
-
-
-def _is_null(expr: Node | None) -> bool:
-    """A literal null/zero/false value (through implicit casts and parentheses)."""
-    if expr is None:
-        return False
-    e = unwrap(expr)
-    while e.kind in ("CSTYLE_CAST_EXPR", "CXX_STATIC_CAST_EXPR", "CXX_FUNCTIONAL_CAST_EXPR") or e.kind in _WRAPPERS:
-        kids = [k for k in e.children() if k.kind != "TYPE_REF"]
-        if len(kids) != 1:
-            return False
-        e = unwrap(kids[0])
-    if e.kind in _NULL_LITERALS:
-        return True
-    toks = e.tokens()
-    if e.kind == "INTEGER_LITERAL":
-        return toks in (["0"], ["0L"], ["0U"], ["0UL"])
-    if e.kind == "CXX_BOOL_LITERAL_EXPR":
-        return toks == ["false"]
-    return False
-
-
-def _operand(path: Path, n: Node) -> tuple[Node | None, int, Node]:
-    """The first ancestor of ``n`` that is not a wrapper, the index of the child the path takes in it, and that
-    child (``n`` or the outermost wrapper around it)."""
-    child = n
-    for anc, idx in reversed(path):
-        if anc.kind not in _WRAPPERS:
-            return anc, idx, child
-        child = anc
-    return None, -1, child
-
-
-# ----------------------------------------------------------------------------------- reading and writing a member
-
-@dataclass
-class _Use:
-    fn: Node
-    node: Node
-    path: Path
-    write: bool
-    null: bool = False  # a write of a null value
-
-
-def _param_is_mutable_ref(call: Node, index: int) -> bool:
-    """Whether argument ``index`` of ``call`` binds to a non-const reference (or the callee is unknown)."""
-    callee = call.referenced
-    if callee is None:
-        return True
-    params = [c for c in callee.children() if c.kind == "PARM_DECL"]
-    if index >= len(params):
-        return True  # varargs or unknown
-    t = params[index].type
-    return t.is_reference() and not t.canonical.spelling.startswith("const ")
-
-
-def _classify(fn: Node, n: Node, path: Path) -> _Use:
-    """How the code uses the member (or local) reference ``n``: a read, a null write or another write."""
-    anc, idx, child = _operand(path, n)
-    if anc is None:
-        return _Use(fn, n, path, True)
-    k = anc.kind
-    if k in ("BINARY_OPERATOR", "COMPOUND_ASSIGNMENT_OPERATOR"):
-        op = anc.operator()
-        if idx == 0 and op == "=":
-            kids = anc.children()
-            return _Use(fn, n, path, True, _is_null(kids[1]) if len(kids) == 2 else False)
-        if op in ("&&", "||", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%", "&", "|", "^",
-                  "<<", ">>") and k == "BINARY_OPERATOR":
-            return _Use(fn, n, path, False)
-        if op == "=":  # the right-hand side of an assignment
-            return _Use(fn, n, path, False)
-        return _Use(fn, n, path, True)
-    if k == "UNARY_OPERATOR":
-        return _Use(fn, n, path, anc.operator() not in ("!", "*", "-", "+", "~"))
-    if k in ("IF_STMT", "WHILE_STMT", "DO_STMT", "FOR_STMT", "CONDITIONAL_OPERATOR", "SWITCH_STMT",
-             "CXX_DELETE_EXPR", "RETURN_STMT", "CSTYLE_CAST_EXPR", "CXX_STATIC_CAST_EXPR"):
-        if k == "RETURN_STMT" and fn.result_type.is_reference():
-            return _Use(fn, n, path, True)
-        if k in ("CSTYLE_CAST_EXPR", "CXX_STATIC_CAST_EXPR") and anc.type.is_reference():
-            return _Use(fn, n, path, True)
-        if k == "CONDITIONAL_OPERATOR" and idx != 0 and anc.type.is_reference():
-            return _Use(fn, n, path, True)
-        return _Use(fn, n, path, False)
-    if k == "MEMBER_REF_EXPR":  # M->x: a read of a pointer; x.f(): a read when f is a const method
-        if n.type.is_pointer():
-            return _Use(fn, n, path, False)
-        ref = anc.referenced
-        const = ref is not None and (ref.is_const_method() or (
-            ref.kind == "CONVERSION_FUNCTION" and ref.spelling.endswith(" const")))
-        return _Use(fn, n, path, not const)
-    if k == "ARRAY_SUBSCRIPT_EXPR":
-        return _Use(fn, n, path, not n.type.is_pointer())
-    if k == "VAR_DECL":
-        return _Use(fn, n, path, anc.type.is_reference() and not anc.type.canonical.spelling.startswith("const "))
-    if k == "CALL_EXPR":
-        if idx == 0 or anc.spelling.startswith("operator"):  # a callee, or an overloaded operator: unknown
-            return _Use(fn, n, path, True)
-        return _Use(fn, n, path, _param_is_mutable_ref(anc, idx - 1))
-    return _Use(fn, n, path, True)
-
-
-def _member_uses(functions: Iterable[Node], usr: str) -> list[_Use]:
-    out = []
-    for fn in functions:
-        for n, path in _walk(fn):
-            f = _field_of(n)
-            if f is not None and f.usr == usr and n.kind == "MEMBER_REF_EXPR":
-                out.append(_classify(fn, n, path))
-    return out
-
-
-def _ctor_sets_null(ctor: Node, usr: str) -> bool:
-    """The constructor's initializer list or body sets the member to a null value."""
-    kids = ctor.children()
-    for i, k in enumerate(kids):
-        if k.kind == "MEMBER_REF":
-            f = k.referenced
-            if f is not None and f.usr == usr:
-                return i + 1 < len(kids) and _is_null(kids[i + 1])
-    return any(u.write and u.null for u in _member_uses([ctor], usr))
-
-
-# ------------------------------------------------------------------------------------------------- guards
-
-def _tested(cond: Node) -> list[Node]:
-    """The values a condition requires to be true (non-null, non-zero): itself, or each conjunct of ``&&``, or
-    ``x`` of ``x != 0``."""
-    c = unwrap(cond)
-    if c.kind == "BINARY_OPERATOR":
-        op = c.operator()
-        kids = c.children()
-        if op == "&&" and len(kids) == 2:
-            return _tested(kids[0]) + _tested(kids[1])
-        if op == "!=" and len(kids) == 2:
-            if _is_null(kids[1]):
-                return [unwrap(kids[0])]
-            if _is_null(kids[0]):
-                return [unwrap(kids[1])]
-        return []
-    if c.kind == "CALL_EXPR" and c.referenced is not None and c.referenced.kind == "CONVERSION_FUNCTION":
-        kids = c.children()
-        if kids and unwrap(kids[0]).kind == "MEMBER_REF_EXPR":
-            sub = unwrap(kids[0]).children()
-            if sub:
-                return [unwrap(sub[0])]
-        return []
-    return [c]
-
-
-def _negated(cond: Node) -> list[Node]:
-    """The values a condition tests for null: ``!x``, ``x == 0``, each disjunct of ``||``."""
-    c = unwrap(cond)
-    if c.kind == "UNARY_OPERATOR" and c.operator() == "!":
-        kids = c.children()
-        return _tested(kids[0]) if kids else []
-    if c.kind == "BINARY_OPERATOR":
-        op = c.operator()
-        kids = c.children()
-        if op == "||" and len(kids) == 2:
-            return _negated(kids[0]) + _negated(kids[1])
-        if op == "==" and len(kids) == 2:
-            if _is_null(kids[1]):
-                return [unwrap(kids[0])]
-            if _is_null(kids[0]):
-                return [unwrap(kids[1])]
-    return []
-
-
-def _leaves(stmt: Node) -> bool:
-    """A statement that always leaves the function: ``return``, or a block ending in one."""
-    s = unwrap(stmt)
-    if s.kind == "RETURN_STMT":
-        return True
-    if s.kind == "COMPOUND_STMT":
-        kids = s.children()
-        return bool(kids) and _leaves(kids[-1])
-    return False
-
-
-def _guards(path: Path) -> list[Node]:
-    """The values that must be true (non-null) for code at the end of ``path`` to run."""
-    out: list[Node] = []
-    for anc, idx in path:
-        kids = anc.children()
-        if anc.kind == "IF_STMT" and len(kids) in (2, 3) and idx == 1:
-            out.extend(_tested(kids[0]))
-        elif anc.kind == "CONDITIONAL_OPERATOR" and len(kids) == 3 and idx == 1:
-            out.extend(_tested(kids[0]))
-        elif anc.kind == "BINARY_OPERATOR" and idx == 1 and anc.operator() == "&&":
-            out.extend(_tested(kids[0]))
-        elif anc.kind == "COMPOUND_STMT":
-            for prev in kids[:idx]:
-                p = unwrap(prev)
-                pk = p.children()
-                if p.kind == "IF_STMT" and len(pk) == 2 and _leaves(pk[1]):
-                    out.extend(_negated(pk[0]))
-    return out
-
-
-def _this_member(n: Node) -> str | None:
-    """The USR of the field ``n`` reads from ``this`` (``M`` or ``this->M``), else None."""
-    f = _field_of(n)
-    if f is None or n.kind != "MEMBER_REF_EXPR":
-        return None
-    kids = n.children()
-    return f.usr if is_this(kids[0] if kids else None) else None
-
-
-def _path_to(fn: Node, file: str, line: int, column: int) -> list[Path]:
-    """The ancestor paths of the cursors of ``fn`` at a position (all of them: a finding is reported at one)."""
-    return [path for n, path in _walk(fn) if n.line == line and n.column == column and n.file == file]
-
-
-# ------------------------------------------------------------------------------------------ keyword locals
-
-@dataclass
-class _Local:
-    decl: Node
-    falsy_start: bool
-    reads: list[tuple[str, int | None]] = field(default_factory=list)  # Args reads: (keyword, position)
-    copies: list[str] = field(default_factory=list)  # USRs of locals assigned to it
-    guarded_writes: list[list[str]] = field(default_factory=list)  # writes inside branches: the guard locals
-    bad: bool = False
-
-
-def _falsy_start(decl: Node) -> bool:
-    kids = [k for k in decl.children() if k.kind not in ("TYPE_REF", "NAMESPACE_REF", "TEMPLATE_REF")]
-    t = decl.type
-    if t.is_pointer() or t.is_integer():
-        return len(kids) == 1 and _is_null(kids[0])
-    name = t.canonical.spelling.replace("const ", "").strip()
-    if name not in _EMPTY_CLASSES:
-        return False
-    if not kids:
-        return True
-    init = unwrap(kids[0])
-    return init.kind == "CALL_EXPR" and init.spelling == name and not [
-        c for c in init.children() if c.kind not in ("TYPE_REF", "NAMESPACE_REF")]
-
-
-def _type_name(n: Node) -> str:
-    return n.type.canonical.spelling.replace("const ", "").replace("&", "").strip()
-
-
-def _args_read(anc: Node, idx: int) -> tuple[str, int | None] | None:
-    """(keyword, position or None) when argument ``idx`` of call ``anc`` is the output of an Args read."""
-    if anc.kind != "CALL_EXPR" or anc.spelling not in READ_METHODS:
-        return None
-    kids = anc.children()
-    if idx != len(kids) - 1 or len(kids) < 3:
-        return None
-    callee = unwrap(kids[0])
-    if callee.kind != "MEMBER_REF_EXPR" or not callee.children():
-        return None
-    obj = unwrap(callee.children()[0])
-    if _type_name(obj) != "Args":
-        return None
-    kw = unwrap(kids[1])
-    literal = kw.string_literal()
-    if literal is None or not literal:
-        return None
-    if anc.spelling not in _POSITIONAL:
-        return literal, None
-    # the position: how many positional reads come before it in the chain from Args(...)
-    chain: list[Node] = []
-    cur = obj
-    while cur.kind == "CALL_EXPR" and cur.spelling in READ_METHODS:
-        chain.append(cur)
-        sub = unwrap(cur.children()[0]) if cur.children() else cur
-        if sub.kind != "MEMBER_REF_EXPR" or not sub.children():
-            return literal, 0
-        cur = unwrap(sub.children()[0])
-    if not (cur.kind == "CALL_EXPR" and cur.spelling == "Args"):
-        # a named Args object or another call (.bind(conf)): earlier reads may be elsewhere; the most
-        # conservative position
-        return literal, 0
-    return literal, sum(1 for c in chain if c.spelling in _POSITIONAL)
-
-
-def _locals(configure: Node) -> dict[str, _Local]:
-    """The locals of ``configure`` that only Args reads (and copies, and writes guarded by such locals) set."""
-    out: dict[str, _Local] = {}
-    for n, path in _walk(configure):
-        if n.kind == "VAR_DECL":
-            out[n.usr] = _Local(n, _falsy_start(n))
-    for n, path in _walk(configure):
-        if n.kind != "DECL_REF_EXPR" or n.referenced is None or n.referenced.usr not in out:
-            continue
-        loc = out[n.referenced.usr]
-        use = _classify(configure, n, path)
-        if not use.write:
-            continue
-        anc, idx, _ = _operand(path, n)
-        read = _args_read(anc, idx) if anc is not None else None
-        if read is not None:
-            loc.reads.append(read)
-            continue
-        if anc is not None and anc.kind == "BINARY_OPERATOR" and idx == 0 and anc.operator() == "=":
-            rhs = unwrap(anc.children()[1])
-            if rhs.kind == "DECL_REF_EXPR" and rhs.referenced is not None and rhs.referenced.usr in out:
-                loc.copies.append(rhs.referenced.usr)
-                continue
-        guards = [g.referenced.usr for g in _guards(path)
-                  if g.kind == "DECL_REF_EXPR" and g.referenced is not None and g.referenced.usr in out]
-        if guards:
-            loc.guarded_writes.append(guards)
-        else:
-            loc.bad = True
-    return out
-
-
-def _keyword_locals(locs: Mapping[str, _Local]) -> dict[str, dict[str, int | None]]:
-    """The locals that are false unless a keyword is given: USR -> {keyword: position}; least fixed point."""
-    done: dict[str, dict[str, int | None]] = {}
-    changed = True
-    while changed:
-        changed = False
-        for usr, loc in locs.items():
-            if usr in done or loc.bad or not loc.falsy_start:
-                continue
-            if not all(c in done for c in loc.copies) or not all(
-                    any(g in done or g == usr for g in gs) for gs in loc.guarded_writes):
-                continue
-            if not (loc.reads or loc.copies or loc.guarded_writes):
-                continue
-            kws: dict[str, int | None] = {}
-            for kw, pos in loc.reads:
-                _add(kws, kw, pos)
-            for c in loc.copies:
-                for kw, pos in done[c].items():
-                    _add(kws, kw, pos)
-            for gs in loc.guarded_writes:
-                g = next((g for g in gs if g == usr), None) or next(g for g in gs if g in done)
-                for kw, pos in done.get(g, {}).items():  # a write guarded by the local itself adds nothing
-                    _add(kws, kw, pos)
-            done[usr] = kws
-            changed = True
-    return done
-
-
-def _add(kws: dict[str, int | None], kw: str, pos: int | None) -> None:
-    """Add a keyword; read positionally anywhere, its position is the lowest one (the most conservative)."""
-    if kw not in kws:
-        kws[kw] = pos
-    elif pos is not None:
-        old = kws[kw]
-        kws[kw] = pos if old is None else min(old, pos)
 
 
 # ------------------------------------------------------------------------------------------------- the pass
@@ -506,14 +149,14 @@ def _write_handlers(ctx: Context) -> set[str]:
     """Functions whose address is only ever passed to ``add_write_handler``."""
     refs: dict[str, set[str]] = {}
     for fn in ctx.functions:
-        for n, path in _walk(fn):
+        for n, path in walk(fn):
             if n.kind not in ("DECL_REF_EXPR", "MEMBER_REF_EXPR") or n.referenced is None or n.referenced.kind not in (
                     "CXX_METHOD", "FUNCTION_DECL"):
                 continue
             d = n.referenced.definition
             if d is None:
                 continue
-            anc, idx, _ = _operand(path, n)
+            anc, idx, _ = operand(path, n)
             if anc is not None and anc.kind == "CALL_EXPR" and idx == 0:
                 what = "(called)"  # called directly: not only a handler
             else:
@@ -528,10 +171,10 @@ class _Analysis:
         self.functions = {function_id(f): f for f in ctx.functions}
         for fid, d in ctx.defs.items():
             self.functions.setdefault(fid, d)
-        ctor_ids = {function_id(d) for c in ctx.order for d in _methods_of(c) if d.kind == "CONSTRUCTOR"}
+        ctor_ids = {function_id(d) for c in ctx.order for d in methods_of(c) if d.kind == "CONSTRUCTOR"}
         conf_ids = {function_id(d) for d in ctx.configure}
         wh = _write_handlers(ctx) if ctx.handler_writes_forbidden else set()
-        methods = {function_id(d) for c in ctx.order for d in _methods_of(c)}
+        methods = {function_id(d) for c in ctx.order for d in methods_of(c)}
         g = ctx.g.copy()
         g.remove_edges_from([(a, b) for a, b in list(g.edges) if b in wh])
         # every function a method reaches; the own functions no method reaches are roots of their own (callers
@@ -542,7 +185,7 @@ class _Analysis:
         self.r_wh = _reach(g, wh)
         self.conf_ids = conf_ids
         self.ctor_ids = ctor_ids
-        self.locals = {fid: _keyword_locals(_locals(f)) for fid, f in ((function_id(f), f) for f in ctx.configure)}
+        self.locals = {fid: keyword_locals(configure_locals(f)) for fid, f in ((function_id(f), f) for f in ctx.configure)}
         self._members: dict[str, Guard | None] = {}
 
     def member_guard(self, usr: str, fld: Node) -> Guard | None:
@@ -560,11 +203,11 @@ class _Analysis:
         owner = fld.semantic_parent
         if owner is None:
             return None
-        if not _starts_null(owner, usr, fld) and not self._configure_overwrites(usr):
+        if not starts_null(owner, usr, fld) and not self._configure_overwrites(usr):
             return None
         keywords: dict[str, int | None] = {}
         lines: list[str] = []
-        for use in _member_uses(self.functions.values(), usr):
+        for use in member_uses(self.functions.values(), usr):
             if not use.write or use.null:
                 continue
             fid = function_id(use.fn)
@@ -573,7 +216,7 @@ class _Analysis:
                 if kws is None:
                     return None
                 for kw, pos in kws.items():
-                    _add(keywords, kw, pos)
+                    add_keyword(keywords, kw, pos)
                 lines.append(f"{os.path.basename(use.node.file)}:{use.node.line}")
             elif fid in self.r_wh and fid not in self.r_other and fid not in self.conf_ids:
                 continue  # a write handler's: tenants may not call it on a kernel element
@@ -585,16 +228,16 @@ class _Analysis:
         positions = tuple(sorted((k, p) for k, p in keywords.items() if p is not None))
         return Guard(f"{self.ctx.cls}::{fld.spelling}", order, positions, ", ".join(sorted(set(lines))))
 
-    def _configure_write(self, fid: str, use: _Use) -> dict[str, int | None] | None:
+    def _configure_write(self, fid: str, use: Use) -> dict[str, int | None] | None:
         """The keywords without which a write of the member in configure leaves it null, else None: an Args read
         of the member itself (form 1), a copy of a keyword local (form 2), or a write inside ``if (x)`` on a
         keyword local ``x``.  Only writes of ``this``'s member count: another object's is set by this
         instance's configuration, not by its own."""
-        if _this_member(use.node) is None:
+        if this_member(use.node) is None:
             return None
-        anc, idx, _ = _operand(use.path, use.node)
+        anc, idx, _ = operand(use.path, use.node)
         if anc is not None:
-            read = _args_read(anc, idx)
+            read = args_read(anc, idx)
             if read is not None:
                 return {read[0]: read[1]}
             copied = self._copied_local(fid, anc, idx)
@@ -629,23 +272,23 @@ class _Analysis:
         body = [k for k in conf.children() if k.kind == "COMPOUND_STMT"]
         if fid not in self.conf_ids or fid in self.r_other or len(body) != 1:
             return False
-        if any(n.kind in ("GOTO_STMT", "INDIRECT_GOTO_STMT", "LABEL_STMT") for n, _ in _walk(conf)):
+        if any(n.kind in ("GOTO_STMT", "INDIRECT_GOTO_STMT", "LABEL_STMT") for n, _ in walk(conf)):
             return False
         for stmt in body[0].children():
             s = unwrap(stmt)
             if s.kind == "BINARY_OPERATOR" and s.operator() == "=":
                 kids = s.children()
                 lhs = unwrap(kids[0]) if len(kids) == 2 else None
-                if lhs is not None and _this_member(lhs) == usr and (
-                        _is_null(kids[1]) or self._copied_local(fid, s, 0) is not None):
+                if lhs is not None and this_member(lhs) == usr and (
+                        is_null(kids[1]) or self._copied_local(fid, s, 0) is not None):
                     return True
-            if any(n.kind == "RETURN_STMT" and not _returns_failure(n) for n, _ in _walk(s)):
+            if any(n.kind == "RETURN_STMT" and not returns_failure(n) for n, _ in walk(s)):
                 return False
         return False
 
     def _configure_guard(self, fid: str, path: Path) -> dict[str, int | None] | None:
         locs = self.locals.get(fid, {})
-        for g in reversed(_guards(path)):  # the innermost guard by a keyword local
+        for g in reversed(path_guards(path)):  # the innermost guard by a keyword local
             if g.kind == "DECL_REF_EXPR" and g.referenced is not None and g.referenced.usr in locs:
                 return locs[g.referenced.usr]
         return None
@@ -655,7 +298,7 @@ class _Analysis:
         fn = self.functions.get(fid)
         if fn is None or depth > MAX_DEPTH:
             return None
-        paths = _path_to(fn, file, line, column)
+        paths = path_to(fn, file, line, column)
         if not paths:
             return None
         found = [self._local_guard(p) for p in paths]
@@ -673,12 +316,12 @@ class _Analysis:
             if cfn is None:
                 return None
             sites = []
-            for n, _path in _walk(cfn):
+            for n, _path in walk(cfn):
                 ref = n.referenced if n.kind in ("CALL_EXPR", "DECL_REF_EXPR", "MEMBER_REF_EXPR") else None
                 d = ref.definition if ref is not None else None
                 if d is not None and function_id(d) == fid:
                     if n.kind != "CALL_EXPR":
-                        anc, idx, _ = _operand(_path, n)
+                        anc, idx, _ = operand(_path, n)
                         if not (anc is not None and anc.kind == "CALL_EXPR" and idx == 0):
                             return None  # its address is taken: it may run from anywhere
                         continue
@@ -693,8 +336,8 @@ class _Analysis:
         return result
 
     def _local_guard(self, path: Path) -> Guard | None:
-        for g in reversed(_guards(path)):
-            usr = _this_member(g)
+        for g in reversed(path_guards(path)):
+            usr = this_member(g)
             if usr is None:
                 continue
             fld = g.referenced
@@ -704,41 +347,6 @@ class _Analysis:
                 return guard
         return None
 
-
-def _starts_null(owner: Node, usr: str, fld: Node) -> bool:
-    """Condition 2: a null default member initializer, or every constructor of the declaring class sets the
-    member to a null value."""
-    default = [k for k in fld.children() if k.kind not in ("TYPE_REF", "NAMESPACE_REF", "TEMPLATE_REF")]
-    if default and not _is_null(default[-1]):
-        return False
-    ctors = [m.definition for m in _methods_of(owner.definition or owner, declared=True) if m.kind == "CONSTRUCTOR"]
-    if any(c is None for c in ctors) or (not ctors and not default):
-        return False
-    return bool(default) or all(c is not None and _ctor_sets_null(c, usr) for c in ctors)
-
-
-def _returns_failure(ret: Node) -> bool:
-    """``return -N;`` with N a non-zero integer literal: configure fails, the element never runs."""
-    kids = ret.children()
-    if len(kids) != 1:
-        return False
-    e = unwrap(kids[0])
-    if e.kind != "UNARY_OPERATOR" or e.operator() != "-":
-        return False
-    lit = e.children()
-    return len(lit) == 1 and unwrap(lit[0]).kind == "INTEGER_LITERAL" and not _is_null(lit[0])
-
-
-def _methods_of(cls: Node, declared: bool = False) -> list[Node]:
-    kinds = ("CXX_METHOD", "CONSTRUCTOR", "DESTRUCTOR", "FUNCTION_TEMPLATE", "CONVERSION_FUNCTION")
-    out = []
-    for m in cls.children():
-        if m.kind in kinds:
-            if declared:
-                out.append(m)
-            elif m.definition is not None:
-                out.append(m.definition)
-    return out
 
 
 def handler_writes_forbidden(policy: Policy) -> bool:
