@@ -31,8 +31,10 @@ import re
 import shlex
 import subprocess
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import clang.cindex as ci
 
@@ -299,6 +301,20 @@ class TypeView:
         return None if d is None or d.kind == ci.CursorKind.NO_DECL_FOUND else Node(d, None)
 
 
+_MEMOS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], Any]] = weakref.WeakKeyDictionary()
+
+
+def _memo(tu: ci.TranslationUnit | None) -> dict[tuple[Any, ...], Any]:
+    """What has been read from the cursors of one translation unit (gone with it; a cursor without its
+    translation unit is not remembered: its addresses could be another unit's later)."""
+    if tu is None:
+        return {}
+    memo = _MEMOS.get(tu)
+    if memo is None:
+        memo = _MEMOS[tu] = {}
+    return memo
+
+
 class Node:
     """A read-only view of one libclang cursor."""
 
@@ -386,11 +402,27 @@ class Node:
     def lexical_parent(self) -> Node | None:
         return self._wrap(self._c.lexical_parent)
 
+    def _key(self) -> tuple[int, int, int, int, int]:
+        c = self._c
+        return (c._kind_id, c.xdata, c.data[0] or 0, c.data[1] or 0, c.data[2] or 0)
+
     def children(self) -> list[Node]:
-        return [Node(c, self._tu) for c in self._c.get_children()]
+        """The cursor's children, read from libclang once per translation unit (every analysis walks the same
+        trees: the checks, the loop bounds, the costs, the guards)."""
+        memo = _memo(self._tu)
+        key = ("c",) + self._key()
+        kids = memo.get(key)
+        if kids is None:
+            kids = memo[key] = [Node(c, self._tu) for c in self._c.get_children()]
+        return list(kids)
 
     def tokens(self) -> list[str]:
-        return [t.spelling for t in self._c.get_tokens()]
+        memo = _memo(self._tu)
+        key = ("t",) + self._key()
+        toks = memo.get(key)
+        if toks is None:
+            toks = memo[key] = [t.spelling for t in self._c.get_tokens()]
+        return list(toks)
 
     def bitfield_width(self) -> int | None:
         """The width of a bit-field member, None for any other cursor."""
