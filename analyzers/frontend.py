@@ -318,11 +318,12 @@ def _memo(tu: ci.TranslationUnit | None) -> dict[tuple[Any, ...], Any]:
 class Node:
     """A read-only view of one libclang cursor."""
 
-    __slots__ = ("_c", "_tu")
+    __slots__ = ("_c", "_tu", "_kind")
 
     def __init__(self, c: ci.Cursor, tu: ci.TranslationUnit | None) -> None:
         self._c = c
         self._tu = tu
+        self._kind: str | None = None
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Node) and self._c == other._c
@@ -335,10 +336,12 @@ class Node:
 
     @property
     def kind(self) -> str:
-        try:
-            return str(self._c.kind.name)
-        except ValueError:  # a cursor kind this libclang build knows but the bindings do not
-            return "UNKNOWN_KIND"
+        if self._kind is None:
+            try:
+                self._kind = str(self._c.kind.name)
+            except ValueError:  # a cursor kind this libclang build knows but the bindings do not
+                self._kind = "UNKNOWN_KIND"
+        return self._kind
 
     @property
     def spelling(self) -> str:
