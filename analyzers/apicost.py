@@ -7,8 +7,10 @@ entry of ``api_costs.yaml`` matches the callee's qualified name (``Packet::push`
 ``Classification::Wordwise::Program::match``, ``memcpy``; ``*`` is the only
 wildcard; the first matching entry wins), or, when the pattern has a ``(``,
 its signature (``operator==(const IPAddress &*``), and, optionally, its number
-of arguments, and, optionally, the calling function (``caller``: a declaration
-reviewed for one element's use of a general routine), and gives a cost formula over:
+of arguments, and, optionally, the calling function (``caller``, a pattern or a
+list of patterns: a declaration reviewed for some elements' use of a general
+routine, e.g. a template whose cost depends on the parameter type those
+elements use), and gives a cost formula over:
 
 * ``a0``, ``a1``, ...: the values of the call's arguments where the analysis
   knows them (a constant, ``p_length``, a parameter); an entry whose formula
@@ -115,6 +117,11 @@ def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
 
 
+def _callers(patterns: list[str]) -> re.Pattern[str]:
+    """One pattern that matches a name any of ``patterns`` matches (``caller`` given as a list)."""
+    return re.compile("|".join(f"(?:{_glob(p).pattern})" for p in patterns))
+
+
 def _entry_lines(text: str) -> list[int]:
     """The 1-based line of each item of the ``costs`` list, in order (empty when the text has no such list)."""
     node = yaml.compose(text)
@@ -162,11 +169,15 @@ def parse(text: str, source: str) -> ApiCosts:
         # the argument placeholders are plain symbols so that xreplace finds them
         expr = expr.xreplace({names[f"a{j}"]: sympy.Symbol(f"a{j}") for j in uses})
         caller = raw.get("caller")
-        if caller is not None and not isinstance(caller, str):
-            raise ApiCostError(f"{where}: 'caller' must be a qualified-name pattern")
+        callers: list[str] = []  # none: calls from any function
+        if caller not in (None, ""):  # "": no restriction, as no caller
+            given = [caller] if isinstance(caller, str) else caller
+            if not isinstance(given, list) or not given or not all(isinstance(c, str) and c for c in given):
+                raise ApiCostError(f"{where}: 'caller' must be a qualified-name pattern or a list of them")
+            callers = given
         entries.append(Entry(_glob(raw["match"]), nargs, expr, uses, "(" in raw["match"],
-                             _glob(caller) if caller else None, where, lines[i] if i < len(lines) else 0, text_cost,
-                             source))
+                             _callers(callers) if callers else None, where, lines[i] if i < len(lines) else 0,
+                             text_cost, source))
     return ApiCosts(tuple(entries), dict(symbols))
 
 

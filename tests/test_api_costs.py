@@ -90,6 +90,76 @@ def test_the_shipped_tables_load_and_version_the_policy(tmp_path, monkeypatch):
     assert policy_version(None) != before  # a changed table makes every record stale
 
 
+def test_caller_may_be_a_list_of_patterns():
+    t = table("""
+costs:
+  - {match: "Bucket::refill", caller: &reviewed ["Rated::*", "Shaped::push"], cost: 40}
+  - {match: "Bucket::drain", caller: *reviewed, cost: 48}
+  - {match: "Bucket::*", caller: "", cost: 2}
+""")
+    assert t.cost("Bucket::refill", "Bucket::refill()", [], caller="Rated::run_task") == 40
+    assert t.cost("Bucket::refill", "Bucket::refill()", [], caller="Shaped::push") == 40
+    assert t.cost("Bucket::refill", "Bucket::refill()", [], caller="Shaped::pull") == 2  # not listed: next entry
+    assert t.cost("Bucket::drain", "Bucket::drain()", [], caller="Rated::push") == 48  # a YAML alias: the same list
+    assert t.entry_for("Bucket::refill", "Bucket::refill()", 0, "UnratedRated::push") is t.entries[2]  # whole names
+    assert t.declares("Bucket::size")  # an empty caller is no restriction
+    for bad in ("[]", "[1]", '["Rated::*", ""]', "{a: b}"):
+        with pytest.raises(apicost.ApiCostError, match=r"costs\[0\]: 'caller' must be a qualified-name pattern"):
+            table(f"costs: [{{match: f, caller: {bad}, cost: 1}}]")
+
+
+def test_shipped_declarations_of_rate_limiters_meters_and_ip6_annotations():
+    t = apicost.load()
+    # TokenBucketX and RateEWMAX take their clock (and RateEWMAX its loop count) from the template parameter:
+    # declared only for the Click elements whose parameter type was reviewed
+    for caller in ("RatedSplitter::push", "BandwidthRatedSplitter::push", "RatedUnqueue::run_task",
+                   "BandwidthRatedUnqueue::run_task", "RatedSource::pull"):
+        assert t.cost("TokenBucketX::refill", "TokenBucketX::refill()", [], caller) == 40
+        assert t.cost("TokenBucketX::remove_if", "TokenBucketX::remove_if(token_type)", [None], caller) == 48
+        assert t.cost("TokenBucketX::contains", "TokenBucketX::contains(token_type)", [None], caller) == 48
+        assert t.cost("TokenBucketX::remove", "TokenBucketX::remove(token_type)", [None], caller) == 48
+        assert t.cost("TokenBucketX::time_until_contains", "TokenBucketX::time_until_contains(token_type)",
+                      [None], caller) == 64
+    assert t.cost("TokenBucketX::refill", "TokenBucketX::refill()", [], "MyShaper::push") is None
+    for caller in ("Counter::simple_action", "BandwidthMeter::push", "Meter::push"):
+        assert t.cost("RateEWMAX::update", "RateEWMAX::update(signed_value_type, unsigned int)", [None, None],
+                      caller) == 16 * 99 + 64
+    assert t.cost("RateEWMAX::update", "RateEWMAX::update(signed_value_type, unsigned int)", [None, None],
+                  "IPRateMonitor::push") is None  # its own parameter type: two rates
+    assert t.cost("RateEWMAX::scaled_average", "RateEWMAX::scaled_average(unsigned int)", [None], "Any::f") == 2
+    # GapRate is no template; the IPv6 destination annotation is 16 bytes
+    assert t.cost("GapRate::need_update", "GapRate::need_update(const Timestamp &)", [None]) == 32
+    assert t.cost("GapRate::update", "GapRate::update()", []) == 2
+    assert t.cost("GapRate::update_with", "GapRate::update_with(int)", [None]) == 2
+    assert t.cost("DST_IP6_ANNO", "DST_IP6_ANNO(Packet *)", [None]) == 8
+    assert t.cost("SET_DST_IP6_ANNO", "SET_DST_IP6_ANNO(Packet *, const IP6Address &)", [None, None]) == 24
+    # in6_fast_cksum reads ntohs(len2) bytes: len2's value is no count (byte order), its type bounds it
+    sig = "in6_fast_cksum(const in6_addr *, const in6_addr *, uint16_t, uint8_t, uint16_t, const unsigned char *, " \
+          "uint16_t)"
+    assert t.cost("in6_fast_cksum", sig, [None] * 7) == 65535 + 160
+    assert t.cost("in6_fast_cksum", sig, [None] * 6 + [sympy.Integer(8)]) == 65535 + 160  # 8 is 2048 bytes
+    # no fallback for a length the analysis does not know: int, size_t and uint32_t lengths have no useful bound
+    assert t.cost("click_in_cksum", "click_in_cksum(const unsigned char *, int)", [None, None]) is None
+    assert t.cost("memcpy", "memcpy(void *, const void *, size_t)", [None, None, None]) is None
+    assert t.cost("Packet::make", "Packet::make(uint32_t)", [None]) is None
+
+
+def test_element_costs_use_the_rate_and_annotation_declarations():
+    opts = ParseOptions(includes=(os.path.join(HERE, "fixtures", "costs", "api", "include"), *OPTS.includes))
+    got = element_bounds(parse(os.path.join(HERE, "fixtures", "costs", "api", "rated.cc"), opts), opts)
+    per, costs = got.per_class, got.costs
+    assert costs["RatedSplitter::push"] == "96"  # refill 40 + remove_if 48, the calls and the push
+    assert costs["RatedSplitter::wait"] == "66"  # time_until_contains: 64
+    assert costs["BandwidthMeter::simple_action"] == "1657"  # update: 16*99 + 64; scaled_average: 2
+    assert costs["UnreviewedRate::simple_action"] == "cost_RateEWMAX__update + cost_TokenBucketX__refill + 3"
+    assert costs["ShapedAnno::due"] == "39"  # need_update 32, update_with 2
+    assert costs["ShapedAnno::simple_action"] == "35"  # SET_DST_IP6_ANNO 24, DST_IP6_ANNO 8
+    assert costs["ShapedAnno::sum"] == "65697"  # in6_fast_cksum: 65535 + 160 whatever its length
+    assert costs["ShapedAnno::ipsum"] == "len + 2"  # click_in_cksum of a known length: that many bytes
+    assert costs["ShapedAnno::datasum"] == "cost_click_in_cksum + 4"  # an unknown length: not declared
+    assert all(per[k]["cost_symbols"] == {} for k in ("RatedSplitter", "BandwidthMeter", "ShapedAnno"))
+
+
 def test_classifier_words():
     assert classifier_words(["12/0806 20/0001", "12/0800", "-"]) == 2 + 2 + 2
     assert classifier_words(["0/0123456789abcdef"]) == 3  # 8 bytes: two words, plus one for alignment
