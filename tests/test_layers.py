@@ -255,8 +255,12 @@ def test_merge_certifies_against_stock_by_default(tmp_path):
     assert r.returncode == 0, r.stderr.decode()
     plan = json.loads((out / "plan.json").read_text())
     assert plan["database_layers"] == ["stock"] and "certification" not in plan
-    assert plan["placements"]["n00"]["c"]["side"] == "user"  # the stock record of Counter says userspace
+    # the stock record of Counter says userspace for the class, kernel unless COUNT_CALL or BYTE_COUNT_CALL is
+    # given: this instance gives neither, so it is kernel, and costed (its handler calls cost 0 here)
     assert plan["decisions"]["Counter"]["placement"] == "user"
+    assert plan["placements"]["n00"]["c"]["side"] == "kernel"
+    assert plan["placements"]["n00"]["c"]["condition"] == {"given": [], "keywords": ["COUNT_CALL", "BYTE_COUNT_CALL"],
+                                                          "verdict": "kernel"}
     r = certify("merge", "--system", system, "--out", str(out), "--no-certify")
     assert r.returncode == 0
     assert r.stderr.decode() == ("certify: warning: certification is off (--no-certify): the networks' elements are "
@@ -277,14 +281,11 @@ def test_serve_with_an_empty_database_accepts_stock_classes(tmp_path, monkeypatc
         assert p.returncode == 0, err.decode()
         assert out.decode() == "accepted: installed network n00\n"
         plan = json.loads((tmp_path / "state" / "installed" / "current" / "plan.json").read_text())
-        # stock Counter: kernel for this instance (no COUNT_CALL), but its cost is not bounded (RateEWMA
-        # update, a trusted call without a declared cost), so the budget moves it to the container: MN304
-        assert err.decode().splitlines() == [
-            f"{tmp_path / 'n00.click'}:1:21: MN304: element 'c' of network n00 moved to its container: in task "
-            "platform/eth0/from, its cost is unknown or unbounded [Counter]",
-            stock_note(len(plan["decisions"]))]
+        # stock Counter: kernel for this instance (no COUNT_CALL), and costed: its handler calls cost 0 without
+        # the keywords, and RateEWMA's update has a declared cost
+        assert err.decode().splitlines() == [stock_note(len(plan["decisions"]))]
         assert plan["database_layers"] == [str(empty), "stock"]
-        assert plan["placements"]["n00"]["c"]["side"] == "user"
+        assert plan["placements"]["n00"]["c"]["side"] == "kernel"
         bad = tmp_path / "bad.click"
         bad.write_text("FromDevice(eth1) -> Mine -> Queue -> ToDevice(eth1);\n")
         p = install(tmp_path, dm.sock, bad, "n01")

@@ -57,5 +57,6 @@ def test_a_killed_container_loses_only_its_own_packets(result):
 def test_counters_are_read_from_the_process_that_holds_them(result):
     # AverageCounter is kernel-certified: in the master, it saw every IP packet of every phase
     assert result.master_counters == {"alice/seen.count": 9, "bob/seen.count": 9, "carol/seen.count": 12}
-    # Counter is userspace-only: in the containers; alice's started again for the last phase
+    # Counter given COUNT_CALL is userspace-only (without it, kernel): in the containers; alice's started again
+    # for the last phase
     assert result.container_counters == {"alice": 3, "bob": 9, "carol": 9}

@@ -7,7 +7,7 @@ FromDevice(eth1)
   -> seen :: AverageCounter
   -> ipc :: IPClassifier(udp, -)
   -> StoreIPAddress(12)
-  -> cnt :: Counter
+  -> cnt :: Counter(COUNT_CALL 1000000000 cnt.reset)
   -> SetIPChecksum
   -> Unstrip(14)
   -> EtherMirror
