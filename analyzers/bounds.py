@@ -124,6 +124,7 @@ class _Unit:
     member_syms: dict[str, set[str]] = field(default_factory=dict)  # member symbol -> field keys
     bit_widths: dict[str, int | None] = field(default_factory=dict)  # member symbol -> unsigned bit-field width
     symbol_decls: dict[str, set[str]] = field(default_factory=dict)  # symbol -> USRs of the members/globals it reads
+    packet_syms: set[str] = field(default_factory=set)  # symbols that only ever stood for a packet's length
 
 
 def analyze(paths: list[str], opts: ParseOptions, whole_program: bool = False,
@@ -192,7 +193,7 @@ def _report(units: list[_Unit], whole_program: bool, external: list[ann.External
             width = u.bit_widths.get(name)
             if name in u.fillers:
                 report.symbols[name] = ConfigurationArgument(u.fillers[name])
-            elif name.endswith("_length") and name.count("_") == 1:
+            elif name in u.packet_syms:
                 report.symbols.setdefault(name, PacketLength())
             elif width:
                 report.symbols.setdefault(name, UnsignedBitField(width))
@@ -203,7 +204,7 @@ def _filled_by_width(name: str, u: _Unit) -> bool:
     """Whether symbol ``name`` is an unsigned bit-field that only its width fills (``max:2^w-1``, whatever value it
     holds when the loop starts): no configuration argument, packet length, port count or declared API symbol fills
     it instead (as :func:`analyzers.element_bounds.element_bounds` picks fills)."""
-    return bool(u.bit_widths.get(name)) and name not in u.fillers and not name.endswith("_length") \
+    return bool(u.bit_widths.get(name)) and name not in u.fillers and name not in u.packet_syms \
         and name not in ("ninputs", "noutputs") and name not in apicost.load().symbols
 
 
@@ -303,6 +304,7 @@ def _unit(parsed: Parsed, path: str, opts: ParseOptions, whole_program: bool = F
             current.pop()
         params = [conv.symbol(p.spelling, is_unsigned_type(p.type.canonical.spelling))
                   for p in fn.children() if p.kind == "PARM_DECL"]
+        conv.other_syms.update(str(p) for p in params)  # a parameter named p_length is not the packet's length
         body = next((c for c in fn.children() if c.kind == "COMPOUND_STMT"), None)
         info = FunctionInfo(fn.usr, name, fn.file or me, fn.line, body, params,
                             {(lp.line, lp.column): lp for lp in loops},
@@ -320,6 +322,9 @@ def _unit(parsed: Parsed, path: str, opts: ParseOptions, whole_program: bool = F
         unit.fields = collect_fields(root, conv, {os.path.dirname(me)})
         unit.member_syms = conv.member_syms
     unit.bit_widths = dict(conv.bit_widths)
+    # p_length: also the packet length of the declared API costs (api_costs.yaml), unless a member, parameter or
+    # other call of the unit made a symbol of that name too
+    unit.packet_syms = (conv.packet_syms | {"p_length"}) - conv.other_syms - set(unit.fillers) - set(unit.bit_widths)
     unit.symbol_decls = {k: set(v) for k, v in conv.symbol_decls.items()}
     for name, seen_decl in conv.global_syms.items():
         decl = seen_decl.definition or seen_decl

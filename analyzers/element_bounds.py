@@ -46,6 +46,7 @@ from analyzers.loops import Loop
 from analyzers.policy import Policy
 from analyzers.report import ElementReport, FileResult
 from analyzers.symbolfacts import ConfigurationArgument, UnsignedBitField
+from analyzers.symbolfacts import PacketLength as PacketLengthFact
 from certify.core.findings import Finding, make_finding
 from certify.core.rules import rule
 
@@ -95,7 +96,7 @@ def element_bounds(parsed: Parsed, opts: ParseOptions, path: str | None = None,
             if not unbounded:
                 for sym in sorted(str(x) for x in fn.cost.free_symbols):
                     fact = report.symbols.get(sym)
-                    if sym.endswith("_length"):
+                    if isinstance(fact, PacketLengthFact):  # p->length(), never a member named *_length
                         entry["cost_symbols"][sym] = PacketLength().spec
                     elif sym in ("ninputs", "noutputs"):  # Element::ninputs()/noutputs(): the instance's ports
                         entry["cost_symbols"][sym] = PortCount(outputs=sym == "noutputs").spec

@@ -45,6 +45,10 @@ WRAPPERS = frozenset(("UNEXPOSED_EXPR", "PAREN_EXPR", "CSTYLE_CAST_EXPR", "CXX_S
                       "CXX_FUNCTIONAL_CAST_EXPR", "CXX_CONST_CAST_EXPR"))
 SIZE_METHODS = frozenset(("length", "size", "count", "capacity", "nitems", "ninputs", "noutputs", "headroom",
                           "tailroom", "buffer_length", "network_length", "transport_length", "ip_header_length"))
+_PACKET_CLASSES = frozenset(("Packet", "WritablePacket"))
+# a packet's lengths that are at most its length (ip_header_length, network_header_length, headroom, tailroom,
+# buffer_length are not: they can reach the buffer's end)
+_PACKET_LENGTHS = frozenset(("length", "network_length", "transport_length"))
 _BASIC_SIZES = {"char": 1, "signed char": 1, "unsigned char": 1, "bool": 1, "_Bool": 1, "short": 2,
                 "unsigned short": 2, "int": 4, "unsigned int": 4, "unsigned": 4, "long": 8, "unsigned long": 8,
                 "long long": 8, "unsigned long long": 8, "float": 4, "double": 8, "long double": 16,
@@ -197,6 +201,10 @@ class Converter:
     global_syms: dict[str, Node] = field(default_factory=dict)  # symbol name -> global's declaration
     member_syms: dict[str, set[str]] = field(default_factory=dict)  # symbol name -> field keys (whole program)
     bit_widths: dict[str, int | None] = field(default_factory=dict)  # member symbol -> unsigned bit-field width
+    # symbol names read from a packet's length accessors (p->length(), network_length(), transport_length()), and
+    # names made from anything else: a packet length only when the name never stood for anything else
+    packet_syms: set[str] = field(default_factory=set)
+    other_syms: set[str] = field(default_factory=set)
     choice: Callable[[list[Expr]], Expr | None] | None = None  # c ? a : b -> a symbol standing for a or b
     # symbol name -> USRs of the members and globals it reads (``_n``, ``_v_size`` of member ``_v``): what a write
     # on the packet path must not change for a bound over it to hold (analyzers.element_bounds)
@@ -303,6 +311,7 @@ class Converter:
                 if d.kind == "VAR_DECL" and d.type.is_const():
                     return self.const_value(d, depth)
                 name = symbol_name(n)
+                self.other_syms.add(name)
                 if d.kind == "FIELD_DECL":
                     self.member_syms.setdefault(name, set()).add(d.usr)
                     # an unsigned bit-field of w bits holds 0 .. 2^w - 1 (None: the name also means another member)
@@ -320,7 +329,11 @@ class Converter:
             if callee is not None and callee.kind == "CXX_METHOD" and callee.spelling in SIZE_METHODS \
                     and len(kids) == 1 and callee.is_const_method():
                 obj = strip(kids[0]).children() if strip(kids[0]).kind == "MEMBER_REF_EXPR" else []
-                return self.read_from(self.symbol(symbol_name(n), True), root_decl(obj[0]) if obj else None)
+                name = symbol_name(n)
+                owner = callee.semantic_parent
+                packet = owner is not None and owner.spelling in _PACKET_CLASSES and callee.spelling in _PACKET_LENGTHS
+                (self.packet_syms if packet else self.other_syms).add(re.sub(r"\W", "_", name))
+                return self.read_from(self.symbol(name, True), root_decl(obj[0]) if obj else None)
             return None
         return None
 
@@ -337,6 +350,7 @@ class Converter:
         if index is None or not index.is_number or not index.is_integer or index < 0:
             return None
         name = f"{symbol_name(base)}_{int(index)}"
+        self.other_syms.add(name)
         self.member_syms.setdefault(name, set()).add(f"{d.usr}[{int(index)}]")
         return self.read_from(self.symbol(name, is_unsigned_type(n.type.spelling)), d)
 

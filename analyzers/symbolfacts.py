@@ -6,7 +6,8 @@ into what fills the symbol in a record:
 
 * :class:`ConfigurationArgument`: a member set from a configuration keyword in a
   Click ``configure()`` (:func:`configuration_fillers`);
-* :class:`PacketLength`: ``X_length`` (one underscore), the length of a packet;
+* :class:`PacketLength`: ``p_length``, read from a packet's ``length()``, ``network_length()`` or
+  ``transport_length()`` (never a member or parameter named ``*_length``): at most the packet's length;
 * :class:`UnsignedBitField`: a member that is an unsigned bit-field of ``bits`` bits.
 
 ``str()`` of each is the text ``certify bounds`` prints and its JSON carries

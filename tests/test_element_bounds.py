@@ -4,7 +4,7 @@ import os
 
 import analyzers.element_bounds as eb
 from analyzers.analysis import analyze_file
-from analyzers.frontend import ParseOptions
+from analyzers.frontend import ParseOptions, parse
 from analyzers.policy import load_policy
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -136,3 +136,13 @@ def test_a_contradicted_loopbound_annotation_reaches_the_element_verdict(tmp_pat
     rep = analyze_file(str(path), OPTS, load_policy()).elements[0]
     assert [(f.rule, f.line) for f in rep.findings] == [("KS501", 12)]
     assert rep.verdict == "userspace"
+
+
+def test_only_a_packets_length_accessors_are_filled_with_the_packet_length():
+    """A member named ``*_length`` is a member: filled from its keyword when configure reads it, else not at all
+    (it used to be filled with the platform's maximum packet length by its name: a cost below the real one)."""
+    opts = ParseOptions(includes=(os.path.join(HERE, "fixtures", "include"), os.path.join(ROOT, "examples", "include")))
+    got = eb.element_bounds(parse(os.path.join(HERE, "fixtures", "costs", "lengths.cc"), opts), opts)
+    assert got is not None
+    assert got.per_class["Lengths"]["cost_symbols"] == {"p_length": "packet_length", "_data_length": "config:LENGTH@0"}
+    assert "_scratch_length" in got.costs["Lengths::simple_action"]
