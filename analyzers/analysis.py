@@ -46,7 +46,7 @@ from analyzers.discovery import (
     methods,
     resolve,
 )
-from analyzers.frontend import Node, Parsed, ParseOptions, declarations_in, parse, system_include_dirs
+from analyzers.frontend import Node, Parsed, ParseOptions, declarations_in, parse, release, system_include_dirs
 from analyzers.guards import element_guards
 from analyzers.pointsto import element_hits, linked_hits
 from analyzers.policy import Policy
@@ -313,6 +313,14 @@ def analyze_file(path: str, opts: ParseOptions, policy: Policy, kernel_mode: boo
     """Analyze one element source file; raises OSError only when it cannot be read."""
     text = _read(path)
     parsed = parse(path, opts, index)
+    try:
+        return _analyze_parsed(path, text, parsed, opts, policy, kernel_mode)
+    finally:
+        release(parsed)
+
+
+def _analyze_parsed(path: str, text: str, parsed: Parsed, opts: ParseOptions, policy: Policy,
+                    kernel_mode: bool) -> FileResult:
     t0 = time.perf_counter()
     result = FileResult(os.path.abspath(path), parse_seconds=parsed.seconds, errors=len(parsed.diagnostics),
                         diagnostics=[(os.path.abspath(d.file), d.line, d.column, d.severity, d.message)

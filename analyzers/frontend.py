@@ -31,7 +31,6 @@ import re
 import shlex
 import subprocess
 import time
-import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -301,18 +300,27 @@ class TypeView:
         return None if d is None or d.kind == ci.CursorKind.NO_DECL_FOUND else Node(d, None)
 
 
-_MEMOS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], Any]] = weakref.WeakKeyDictionary()
+_MEMO = "_certify_memo"  # the attribute of a TranslationUnit holding what was read from its cursors
 
 
 def _memo(tu: ci.TranslationUnit | None) -> dict[tuple[Any, ...], Any]:
-    """What has been read from the cursors of one translation unit (gone with it; a cursor without its
-    translation unit is not remembered: its addresses could be another unit's later)."""
+    """What has been read from the cursors of one translation unit, kept on it (a cursor without its translation
+    unit is not remembered: its addresses could be another unit's later).  The remembered nodes refer to the
+    unit, so :func:`release` drops them when the unit's analysis is over (else only the cycle collector would)."""
     if tu is None:
         return {}
-    memo = _MEMOS.get(tu)
+    memo: dict[tuple[Any, ...], Any] | None = getattr(tu, _MEMO, None)
     if memo is None:
-        memo = _MEMOS[tu] = {}
+        memo = {}
+        setattr(tu, _MEMO, memo)
     return memo
+
+
+def release(parsed: Parsed) -> None:
+    """Forget what was read from ``parsed``'s cursors, so that its translation unit can be freed at once."""
+    tu = parsed.root._tu if parsed.root is not None else None
+    if tu is not None and hasattr(tu, _MEMO):
+        delattr(tu, _MEMO)
 
 
 class Node:
