@@ -501,11 +501,21 @@ class Node:
 
         libclang 18 leaves these cursors' spelling empty; the operator is the first
         token after the left operand's extent (binary) or the first or last token (unary).
+        Remembered per translation unit: tokenizing a long condition for each of its operators made the
+        guard analysis quadratic (queueyanktest.cc: 7.5 million tokens, 26 s).
         """
-        toks = list(self._c.get_tokens())
-        if not toks:
-            return ""
+        memo = _memo(self._tu)
+        key = ("o",) + self._key()
+        op = memo.get(key)
+        if op is None:
+            op = memo[key] = self._operator()
+        return str(op)
+
+    def _operator(self) -> str:
         if self.kind == "UNARY_OPERATOR":
+            toks = list(self._c.get_tokens())
+            if not toks:
+                return ""
             first, last = toks[0].spelling, toks[-1].spelling
             if first in ("++", "--", "&", "*", "-", "+", "!", "~"):
                 return first
@@ -514,7 +524,8 @@ class Node:
         if not kids:
             return ""
         end = kids[0].extent.end.offset
-        for t in toks:
+        rest = self._c.get_tokens()
+        for t in rest:
             if t.extent.start.offset >= end:
                 return str(t.spelling)
         return ""
