@@ -68,9 +68,9 @@ def is_unsigned_type(spelling: str) -> bool:
     return any(s == w or s.startswith(w + " ") or s.startswith(w) and w.endswith("_t") for w in _UNSIGNED_WORDS)
 
 
-def strip(n: Node) -> Node:
-    """The node under parentheses, implicit conversions and casts."""
-    while n.kind in WRAPPERS:
+def strip(n: Node, kinds: frozenset[str] = WRAPPERS) -> Node:
+    """The node under parentheses, implicit conversions and casts (or only under ``kinds``)."""
+    while n.kind in kinds:
         kids = n.children()
         if not kids:
             break

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from sympy import Expr
 
 from analyzers.frontend import Node
-from analyzers.loopexpr import is_unsigned_type
+from analyzers.loopexpr import is_unsigned_type, strip
 from analyzers.loopsyntax import LOOP_KINDS, decl_key, exits_of, names_in, writes
 
 SMALL = 65535  # the largest increase of the variable per step that is accepted (no wrap below its limit)
@@ -62,12 +62,7 @@ class _Refused(Exception):
 
 def bare(n: Node) -> Node:
     """``n`` under parentheses and implicit conversions (explicit casts are kept: they can change the value)."""
-    while n.kind in _BARE:
-        kids = n.children()
-        if not kids:
-            break
-        n = kids[-1]
-    return n
+    return strip(n, _BARE)
 
 
 def type_range(spelling: str) -> Span | None:
