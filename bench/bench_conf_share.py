@@ -32,14 +32,13 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from analyzers.cost.methods import PATH_METHODS, RUN_TASK  # noqa: E402
 from element_db.decision import Context, Decision, Decisions, condition_keywords, decide_instance  # noqa: E402
 from element_db.store import Database, LayeredDatabase  # noqa: E402
 from merge.lang import ClickError, load_file  # noqa: E402
 from merge.lang.confparse import given_keywords  # noqa: E402
 from merge.policy import load_policy as load_network_policy  # noqa: E402
 from merge.system import DEFAULT_MAX_PACKET  # noqa: E402
-from merge.tasks import instance_cost_symbols, instantiate  # noqa: E402
+from merge.tasks import record_cost  # noqa: E402
 
 STOCK = os.path.join(os.path.dirname(HERE), "element_db", "data", "stock")
 
@@ -69,13 +68,7 @@ def costed(record: dict[str, Any], config: str, nports: tuple[int, int], task: b
     runs a task) are finite for an instance configured with ``config`` and using ``nports`` (inputs, outputs),
     instantiated as the merge does with the platform's default maximum packet length.  An instance with no
     connection (an information element: AddressInfo, ScheduleInfo) is on no path and costs nothing."""
-    if nports == (0, 0):
-        return True
-    symbols = instance_cost_symbols(record, config)  # a call its configuration does not enable costs 0
-    costs = record.get("cost") or {}
-    methods = [m for m in PATH_METHODS if m in costs] + ([RUN_TASK] if task and RUN_TASK in costs else [])
-    return bool(methods) and all(instantiate(costs[m], symbols, config, DEFAULT_MAX_PACKET, nports) != float("inf")
-                                 for m in methods)
+    return nports == (0, 0) or record_cost(record, config, nports, task, DEFAULT_MAX_PACKET) != float("inf")
 
 
 def count(click_src: str, db_dir: str) -> dict[str, Any]:

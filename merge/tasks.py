@@ -44,8 +44,8 @@ from merge.ports import parse_processing
 
 FANOUT_ALL = frozenset({"Tee", "PullTee"})
 
-__all__ = ["FANOUT_ALL", "INF", "Budget", "CostModel", "PathCost", "TaskCost", "instance", "instantiate",
-           "load_platform_costs", "packets_per_run"]
+__all__ = ["FANOUT_ALL", "INF", "Budget", "CostModel", "PathCost", "TaskCost", "instance", "instance_cost_symbols",
+           "instantiate", "load_platform_costs", "packets_per_run", "record_cost"]
 
 
 def instance(config: str, max_packet: int, nports: tuple[int, int] | None = None, read_config: bool = True) -> Instance:
@@ -74,6 +74,21 @@ def instance_cost_symbols(rec: Mapping[str, Any], config: str) -> Mapping[str, s
         return symbols
     dropped = dropped_costs(rec, cp.given_keywords(config, condition_keywords(rec)))
     return {**symbols, **{s: "const:0" for s in dropped}} if dropped else symbols
+
+
+def record_cost(rec: Mapping[str, Any], config: str, nports: tuple[int, int], task: bool, max_packet: int,
+                mode: str = "") -> float:
+    """What one instance of ``rec``'s class costs, configured with ``config`` and using ``nports`` (inputs,
+    outputs): the largest of its path methods (``mode``'s, push or pull, when the record has it) and, for a task,
+    its ``run_task``; ``inf`` when none is recorded or one cannot be known."""
+    costs = rec.get("cost") or {}
+    directed = [m for m in (mode, *AGNOSTIC_METHODS) if mode and m in costs]
+    methods = (directed or [m for m in PATH_METHODS if m in costs]) + ([RUN_TASK] if task and RUN_TASK in costs else [])
+    if not methods:
+        return INF
+    fills = parse_fills(instance_cost_symbols(rec, config))
+    inst = instance(config, max_packet, nports, read_config=any(f.reads_config for f in fills.values()))
+    return max(CostFormula.parse(costs[m]).instantiate(fills, inst) for m in methods)
 
 
 def load_platform_costs(path: str | None = None) -> dict[str, dict[str, Any]]:
@@ -182,18 +197,9 @@ class CostModel:
     def _from(self, rec: Mapping[str, Any] | None, n: str, task: bool, mode: str = "") -> float:
         if rec is None:
             return INF
-        costs = rec.get("cost") or {}
-        directed = [m for m in (mode, *AGNOSTIC_METHODS) if mode and m in costs]
-        methods = (directed or [m for m in PATH_METHODS if m in costs]) + \
-            ([RUN_TASK] if task and RUN_TASK in costs else [])
-        if not methods:
-            return INF
         nports = (max((e[2]["to_port"] for e in self.g.in_edges(n, data=True)), default=-1) + 1,
                   max((e[2]["from_port"] for e in self.g.out_edges(n, data=True)), default=-1) + 1)
-        config = self.g.nodes[n]["config"]
-        fills = parse_fills(instance_cost_symbols(rec, config))
-        inst = instance(config, self.max_packet, nports, read_config=any(f.reads_config for f in fills.values()))
-        return max(CostFormula.parse(costs[m]).instantiate(fills, inst) for m in methods)
+        return record_cost(rec, self.g.nodes[n]["config"], nports, task, self.max_packet, mode)
 
     def invalidate(self) -> None:
         """Forget every cost and path: the graph changed."""
