@@ -22,6 +22,7 @@ from element_db.decision import Context, Decisions
 from element_db.store import LayeredDatabase
 from merge.checks import check_network
 from merge.combine import master_text, merge_networks
+from merge.incremental import MergeCache
 from merge.lang.stock_classes import stock_classes, stock_elements
 from merge.policy import Policy
 from merge.ports import check_ports
@@ -48,9 +49,12 @@ def run_merge(
     out_dir: str = ".",
     verbose: bool = False,
     run_dir: str = "/run/certify",
+    cache: MergeCache | None = None,
 ) -> MergeOutcome:
     """Merge ``system``; ``db`` is the layered database to certify against (None: certification is off),
-    ``context`` the current analyzer, policy and source locations (default: :meth:`Context.current`)."""
+    ``context`` the current analyzer, policy and source locations (default: :meth:`Context.current`).  With
+    ``cache`` (the coordinator's), networks whose inputs did not change since an earlier merge reuse their
+    checked result and partition (:mod:`merge.incremental`); the files written are the same."""
     known = stock_classes()
     metadata: Any = stock_elements()
     decisions = None
@@ -58,7 +62,11 @@ def run_merge(
         decisions = Decisions(db, context or Context.current())
         known = known | frozenset(db.classes())
         metadata = db.port_metadata(stock_elements())
-    results = [check_network(n, policy, metadata, known) for n in system.networks.values()]
+    if cache is not None:
+        env = cache.environment(policy, metadata, known)
+        results = [cache.check(n, system, policy, metadata, known, env) for n in system.networks.values()]
+    else:
+        results = [check_network(n, policy, metadata, known) for n in system.networks.values()]
     out = MergeOutcome(False)
     out.messages.extend(str(w) for r in results for w in r.warnings)
     out.findings = [f for r in results for f in r.findings if verbose or f.severity != "note"]
@@ -72,7 +80,10 @@ def run_merge(
     if decisions is not None:
         from merge.pipeline import partitioned_merge
 
-        part = partitioned_merge(system, results, decisions, policy, metadata, target)
+        reuse = cache.known(system, results, decisions, target) if cache is not None else None
+        part = partitioned_merge(system, results, decisions, policy, metadata, target, known=reuse)
+        if cache is not None:
+            cache.keep(system, results, decisions, part.partitions, target)
         out.findings.extend(part.findings)
         out.messages.extend(str(f) for f in part.findings)
         out.messages.extend(decisions.notes())

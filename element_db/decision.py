@@ -175,12 +175,22 @@ class Decisions:
         self.db = db
         self.ctx = ctx
         self._done: dict[str, Decision] = {}
+        self._peeked: dict[str, Decision] = {}
         self._writers: dict[str, str] | None = None
 
     def get(self, klass: str) -> Decision:
         d = self._done.get(klass)
         if d is None:
-            d = self._done[klass] = decide(self.db.read(klass), self.ctx, self.writers)
+            d = self._peeked.pop(klass, None) or decide(self.db.read(klass), self.ctx, self.writers)
+            self._done[klass] = d
+        return d
+
+    def peek(self, klass: str) -> Decision:
+        """The decision for ``klass`` without counting it among the ones this run used (:meth:`decided`, which
+        plan.json and the notes list); a later :meth:`get` reuses it."""
+        d = self._done.get(klass) or self._peeked.get(klass)
+        if d is None:
+            d = self._peeked[klass] = decide(self.db.read(klass), self.ctx, self.writers)
         return d
 
     def writers(self) -> Mapping[str, str]:

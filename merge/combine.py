@@ -14,12 +14,22 @@ Ingress, per physical device P that carries tunnels::
     each pattern: IPv4 without options (0/45), protocol GRE (9/2f), outer
     source (12/...) = the tunnel's remote end, outer destination (16/...) =
     P's address, GRE flags and protocol (20/0000 22/6558, or 20/2000 with the
-    key at 24/...).  A matching packet goes to ``N/_platform/V/decap ::
-    Strip(24 or 28)`` (outer IP and GRE off; ``MarkIPHeader`` after it for
-    IP tunnels) and from there wherever the network's FromDevice(V) or
-    PollDevice(V) sent its packets.  Everything else (not IPv4, bad header,
-    no tunnel) is counted (``platform/P/unmatched``, ``platform/P/bad``) and
-    dropped (``platform/sink``).
+    key at 24/...).  With more tunnels on P than the platform's
+    ``dispatch_leaf``, ``platform/P/gre`` is the root of a tree
+    (:func:`dispatch_tree`): inner Classifiers route on one byte of the outer
+    header (``platform/P/gre/vXX/...``), each leaf compares at most
+    ``dispatch_leaf`` full patterns, so the worst walk grows with the tree's
+    depth, not with the number of tunnels; plan.json's ``dispatch`` lists the
+    levels and their costs.  A matching packet is handed over to its network:
+    ``N/_platform/V/inbox :: Queue`` ends the platform's receive task, and
+    the network's own task ``N/_platform/V/recv :: Unqueue`` (on the
+    network's thread) runs ``N/_platform/V/decap :: Strip(24 or 28)`` (outer
+    IP and GRE off; ``MarkIPHeader`` after it for IP tunnels) and from there
+    wherever the network's FromDevice(V) or PollDevice(V) sent its packets.
+    So a network's kernel tasks cost what its own configuration costs, and
+    the dispatch task's cost depends on the dispatch alone.  Everything else
+    (not IPv4, bad header, no tunnel) is counted (``platform/P/unmatched``,
+    ``platform/P/bad``) and dropped (``platform/sink``).
 
 Egress, per network N: the network's ToDevice elements are removed; what
 they pulled from is pulled by one ``N/_platform/out`` task --
@@ -41,7 +51,8 @@ Names: a network's element ``x`` becomes ``N/x``; what the merger adds for N
 is ``N/_platform/...`` (a name the checks refuse in a network's own
 configuration); the rest is ``platform/...`` (``platform`` is not a valid
 network name).  Output is deterministic: networks, devices and elements in a
-fixed order.  Adding or removing a network changes its own section and the
+fixed order.  A network's section is built on its own (:func:`build_network`)
+and copied in: adding or removing a network changes its own section and the
 platform lines that name it (its tunnel's pattern, its port on the
 dispatcher, its thread), never another network's section.
 """
@@ -130,17 +141,116 @@ class _Builder:
         (section or self.current or self.sections[-1]).edges.append((u, up, v, vp))
 
 
+@dataclass
+class NetworkPart:
+    """One network's section of the master, built on its own: the merge copies it in unchanged.
+
+    ``graph`` holds the section's elements and, as boundary nodes that are not copied, the platform queues its
+    encapsulation pushes into (so its tasks can be costed alone); ``entries`` says, per virtual device, which
+    element the dispatcher hands that tunnel's packets to (None: the network does not read the device, its
+    packets are counted as unmatched)."""
+
+    name: str
+    section: Section
+    graph: nx.MultiDiGraph
+    elements: dict[str, dict[str, Any]]
+    tasks: list[str]
+    entries: dict[str, str | None]
+    boundary: frozenset[str]
+
+
+@dataclass(frozen=True)
+class DispatchNode:
+    """One Classifier of a physical device's GRE dispatch tree: its patterns in order (the last is ``-``, to
+    the unmatched counter) and, per pattern, the child node it routes to or the tunnel (index into the device's
+    tunnels) it selects."""
+
+    name: str
+    level: int
+    patterns: tuple[str, ...]
+    outputs: tuple[DispatchNode | int, ...]
+
+
+def _pattern_bytes(dev: VirtualDevice) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for term in gre_pattern(dev).split():
+        off, val = term.split("/")
+        for k in range(len(val) // 2):
+            out[int(off) + k] = int(val[2 * k: 2 * k + 2], 16)
+    return out
+
+
+def dispatch_tree(name: str, devices: list[VirtualDevice], leaf: int) -> DispatchNode:
+    """The Classifier tree that sends each tunnel's packets to it, as selective as one Classifier of all the
+    tunnels' full patterns: a leaf compares full patterns (at most ``leaf`` of them, in the given order); an
+    inner node routes on the one byte of the outer header that every tunnel below it constrains and that takes
+    the most distinct values there.  A packet reaches a tunnel's output only if it matches that tunnel's full
+    pattern (the routing bytes are part of it), and two tunnels whose patterns could match the same packet
+    agree on every routing byte, so they meet in the same leaf, in their original order."""
+    return _subtree(name, [(i, _pattern_bytes(d), gre_pattern(d)) for i, d in enumerate(devices)], leaf, 0)
+
+
+def _subtree(name: str, items: list[tuple[int, dict[int, int], str]], leaf: int, level: int) -> DispatchNode:
+    def make_leaf() -> DispatchNode:
+        return DispatchNode(name, level, tuple(p for _, _, p in items) + ("-",), tuple(i for i, _, _ in items))
+
+    if len(items) <= leaf:
+        return make_leaf()
+    common = set(items[0][1]).intersection(*(set(b) for _, b, _ in items[1:]))
+    spread = sorted(((len({b[o] for _, b, _ in items}), -o) for o in common), reverse=True)
+    if not spread or spread[0][0] < 2:
+        return make_leaf()  # no byte tells these tunnels apart
+    off = -spread[0][1]
+    groups: dict[int, list[tuple[int, dict[int, int], str]]] = {}
+    for it in items:
+        groups.setdefault(it[1][off], []).append(it)
+    children = tuple(_subtree(f"{name}/v{val:02x}", grp, leaf, level + 1) for val, grp in sorted(groups.items()))
+    patterns = tuple(f"{off}/{val:02x}" for val in sorted(groups)) + ("-",)
+    return DispatchNode(name, level, patterns, children)
+
+
+def dispatch_nodes(root: DispatchNode) -> list[DispatchNode]:
+    """Every Classifier of a dispatch tree, root first, depth first in pattern order."""
+    out = [root]
+    for o in root.outputs:
+        if isinstance(o, DispatchNode):
+            out.extend(dispatch_nodes(o))
+    return out
+
+
+def build_network(system: System, r: NetworkResult, graph: nx.MultiDiGraph, policy: Policy,
+                  target: str = "linuxmodule") -> NetworkPart:
+    """One network's section (``graph``: its flattened graph, or its kernel part with its channel ends)."""
+    n = r.network
+    b = _Builder(system, target)
+    section = b.section(f"network {n.name} (config {n.config_as_written})")
+    boundary = []
+    for p in sorted({v.physical for v in n.devices.values()}):
+        name = f"platform/{p}/queue"
+        b.g.add_node(name, klass="Queue", config=str(system.platform.queue_capacity), file=system.path, line=1,
+                     column=1)
+        b.elements[name] = {"network": None, "origin": "platform", "reason": f"joins every network's packets for {p}",
+                            "file": system.path, "line": 1}
+        boundary.append(name)
+    tasks: list[str] = []
+    entries: dict[str, str | None] = {}
+    _add_network(b, system, r, graph, policy, entries, tasks)
+    return NetworkPart(n.name, section, b.g, b.elements, tasks, entries, frozenset(boundary))
+
+
 def merge_networks(
     system: System,
     results: list[NetworkResult],
     policy: Policy,
     target: str = "linuxmodule",
     kernel_graphs: dict[str, nx.MultiDiGraph] | None = None,
+    parts: dict[str, NetworkPart] | None = None,
 ) -> Master:
     """Build the master configuration from networks that passed their checks.
 
     ``kernel_graphs`` replaces a network's graph by its kernel part (with its
-    channel ends) when the network was partitioned.
+    channel ends) when the network was partitioned; ``parts`` gives networks'
+    sections already built (:func:`build_network`), copied in as they are.
     """
     assert target in TARGETS
     b = _Builder(system, target)
@@ -157,6 +267,7 @@ def merge_networks(
 
     # -- platform: ingress and transmit per physical device ----------------------------------
     dispatch: dict[tuple[str, str], tuple[str, int]] = {}  # (network, vdev) -> (classifier, port)
+    trees: dict[str, Any] = {}
     used = [p for p in system.physical if tunnels[p]]
     b.section("platform: drop")
     sink = b.add("platform/sink", "Discard", "", sysloc, "drops what no network receives", None)
@@ -170,9 +281,14 @@ def merge_networks(
         b.add(f"{pref}/ether", "Classifier", "12/0800, -", where, "passes IPv4 frames", None)
         b.add(f"{pref}/strip", "Strip", "14", where, "removes the outer Ethernet header", None)
         b.add(f"{pref}/checkip", "CheckIPHeader", "", where, "checks the outer IP header", None)
-        patterns = [gre_pattern(v) for _, v in tunnels[p]] + ["-"]
-        b.add(f"{pref}/gre", "Classifier", ", ".join(patterns), where,
-              "sends each tunnel's GRE packets to its network (outer destination, source, key)", None)
+        root = dispatch_tree(f"{pref}/gre", [v for _, v in tunnels[p]], system.platform.dispatch_leaf)
+        nodes = dispatch_nodes(root)
+        for dn in nodes:
+            why = ("sends each tunnel's GRE packets to its network (outer destination, source, key)"
+                   if all(isinstance(o, int) for o in dn.outputs) else
+                   f"routes GRE packets toward their tunnel's Classifier by byte {dn.patterns[0].split('/')[0]} of "
+                   "the outer header")
+            b.add(dn.name, "Classifier", ", ".join(dn.patterns), where, why, None)
         b.add(f"{pref}/unmatched", "Counter", "", where, "counts packets of no tunnel (not IPv4, not GRE, unknown)", None)
         b.add(f"{pref}/bad", "Counter", "", where, "counts packets with a bad outer IP header", None)
         b.add(f"{pref}/queue", "Queue", str(system.platform.queue_capacity), where,
@@ -182,14 +298,24 @@ def merge_networks(
         b.connect(f"{pref}/ether", 0, f"{pref}/strip", 0)
         b.connect(f"{pref}/ether", 1, f"{pref}/unmatched", 0)
         b.connect(f"{pref}/strip", 0, f"{pref}/checkip", 0)
-        b.connect(f"{pref}/checkip", 0, f"{pref}/gre", 0)
+        b.connect(f"{pref}/checkip", 0, root.name, 0)
         b.connect(f"{pref}/checkip", 1, f"{pref}/bad", 0)
-        b.connect(f"{pref}/gre", len(tunnels[p]), f"{pref}/unmatched", 0)
+        for dn in nodes:
+            for port, o in enumerate(dn.outputs):
+                if isinstance(o, DispatchNode):
+                    b.connect(dn.name, port, o.name, 0)
+                else:
+                    net, dev = tunnels[p][o]
+                    dispatch[(net.name, dev.name)] = (dn.name, port)
+            b.connect(dn.name, len(dn.outputs), f"{pref}/unmatched", 0)
         b.connect(f"{pref}/unmatched", 0, sink, 0)
         b.connect(f"{pref}/bad", 0, sink, 0)
         b.connect(f"{pref}/queue", 0, f"{pref}/to", 0)
-        for i, (n, v) in enumerate(tunnels[p]):
-            dispatch[(n.name, v.name)] = (f"{pref}/gre", i)
+        levels: dict[int, list[str]] = {}
+        for dn in nodes:
+            levels.setdefault(dn.level, []).append(dn.name)
+        trees[p] = {"tunnels": len(tunnels[p]), "leaf": system.platform.dispatch_leaf,
+                    "levels": [{"level": lv, "classifiers": names} for lv, names in sorted(levels.items())]}
 
     # -- networks ---------------------------------------------------------------------------
     plan_networks: dict[str, Any] = {}
@@ -197,11 +323,19 @@ def merge_networks(
     pending_dispatch: list[tuple[str, int, str]] = []
     for thread, r in enumerate(networks, start=1):
         n = r.network
-        g = r.graph
-        assert g is not None
-        b.section(f"network {n.name} (config {n.config_as_written})")
-        graph = (kernel_graphs or {}).get(n.name, r.graph)
-        _add_network(b, system, r, graph, policy, dispatch, pending_dispatch, tasks, thread)
+        part = (parts or {}).get(n.name)
+        if part is None:
+            part = build_network(system, r, (kernel_graphs or {}).get(n.name, r.graph), policy, target)
+        b.sections.append(Section(part.section.title, list(part.section.nodes), list(part.section.edges)))
+        for e in part.section.nodes:
+            b.g.add_node(e, **part.graph.nodes[e])
+            b.elements[e] = dict(part.elements[e])
+        for a, ap, z, zp in part.section.edges:
+            b.g.add_edge(a, z, key=(ap, zp), from_port=ap, to_port=zp)
+        tasks.extend((t, thread) for t in part.tasks)
+        for v in sorted(n.devices.values(), key=lambda d: d.name):
+            cls, port = dispatch[(n.name, v.name)]
+            pending_dispatch.append((cls, port, part.entries[v.name] or f"platform/{v.physical}/unmatched"))
         plan_networks[n.name] = {
             "thread": thread,
             "config": n.config,
@@ -216,7 +350,7 @@ def merge_networks(
             },
         }
 
-    # -- dispatch: each tunnel's classifier port to its network's decapsulation ---------------
+    # -- dispatch: each tunnel's classifier port to its network's hand-over queue --------------
     b.section("platform: dispatch of tunnels to networks")
     for cls, port, dest in sorted(pending_dispatch, key=lambda x: (x[0], x[1])):
         b.connect(cls, port, dest, 0)
@@ -243,6 +377,7 @@ def merge_networks(
         "physical": {
             p: {"used": p in used, "tunnels": [f"{n.name}.{v.name}" for n, v in tunnels[p]]} for p in system.physical
         },
+        "dispatch": trees,
         "networks": plan_networks,
         "elements": {k: b.elements[k] for k in b.g.nodes},
     }
@@ -255,10 +390,8 @@ def _add_network(
     r: NetworkResult,
     g: nx.MultiDiGraph,
     policy: Policy,
-    dispatch: dict[tuple[str, str], tuple[str, int]],
-    pending_dispatch: list[tuple[str, int, str]],
-    tasks: list[tuple[str, int]],
-    thread: int,
+    entries: dict[str, str | None],
+    tasks: list[str],
 ) -> None:
     n = r.network
     prefix = n.name + "/"
@@ -284,18 +417,24 @@ def _add_network(
         if d.get("origin", "network") == "network":
             b.elements[name].update({"origin": "network", "original": e, "column": d["column"]})
         if d["klass"] in policy.task_classes:
-            tasks.append((name, thread))
-    # ingress: dispatcher -> decap -> what the network's FromDevice fed
+            tasks.append(name)
+    # ingress: dispatcher -> hand-over queue -> the network's receive task -> decap -> what its FromDevice fed
     for v in sorted(n.devices.values(), key=lambda d: d.name):
         where = system.location("networks", n.name, "devices", v.name)
         readers = [e for e, dev in sources.items() if dev == v.name]
-        cls, port = dispatch[(n.name, v.name)]
         if not readers:  # the network does not read this device: its packets are dropped, counted
-            pending_dispatch.append((cls, port, f"platform/{v.physical}/unmatched"))
+            entries[v.name] = None
             continue
+        inbox = b.add(f"{plat}/{v.name}/inbox", "Queue", str(system.platform.queue_capacity), where,
+                      f"hands {n.name}'s packets from {v.name} over from the platform's dispatch", n.name)
+        recv = b.add(f"{plat}/{v.name}/recv", "Unqueue", "", where,
+                     f"runs {n.name}'s receive path from {v.name} on the network's own thread", n.name)
+        tasks.append(recv)
+        entries[v.name] = inbox
         decap = b.add(f"{plat}/{v.name}/decap", "Strip", str(20 + len(gre_header(v))), where,
                       f"removes the outer IP and GRE headers of {n.name}'s device {v.name}", n.name)
-        pending_dispatch.append((cls, port, decap))
+        b.connect(inbox, 0, recv, 0)
+        b.connect(recv, 0, decap, 0)
         last = decap
         if v.inner == "ip":
             last = b.add(f"{plat}/{v.name}/mark", "MarkIPHeader", "", where,
@@ -320,7 +459,7 @@ def _add_network(
                     f"sends {n.name}'s packets at most at {n.bandwidth}", n.name)
     else:
         out = b.add(f"{plat}/out", "Unqueue", "", nwhere, f"sends {n.name}'s packets", n.name)
-    tasks.append((out, thread))
+    tasks.append(out)
     encaps: dict[str, str] = {}
     for vname in sorted({dev for _, dev in sinks}):
         vd = n.devices[vname]

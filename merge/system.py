@@ -34,6 +34,7 @@ SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "
 DEFAULT_TASK_BUDGET = 20000
 DEFAULT_MAX_PACKET = 1514
 DEFAULT_QUEUE_CAPACITY = 1000
+DEFAULT_DISPATCH_LEAF = 16  # tunnels one dispatch Classifier tells apart before a tree is built
 
 _FORMAT_WORDS = {"ipv4": "an IPv4 address"}
 _PATTERN_WORDS = {
@@ -90,6 +91,7 @@ class Platform:
     max_packet_length: int = DEFAULT_MAX_PACKET
     accounting: str = "none"
     queue_capacity: int = DEFAULT_QUEUE_CAPACITY
+    dispatch_leaf: int = DEFAULT_DISPATCH_LEAF
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,7 @@ def _build(path: str, data: dict[str, Any], positions: dict[tuple[str, ...], Loc
         max_packet_length=pl.get("max_packet_length", DEFAULT_MAX_PACKET),
         accounting=pl.get("accounting", "none"),
         queue_capacity=pl.get("queue_capacity", DEFAULT_QUEUE_CAPACITY),
+        dispatch_leaf=pl.get("dispatch_leaf", DEFAULT_DISPATCH_LEAF),
     )
     physical = {
         name: Physical(name, d["address"], d["ether"], d["gateway_ether"]) for name, d in sorted(data["physical"].items())

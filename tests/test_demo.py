@@ -19,8 +19,10 @@ def test_demo_merges_three_networks_over_two_devices():
     r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "demo.py")], capture_output=True, cwd=ROOT, timeout=120)
     out = r.stdout.decode()
     assert "merged 3 networks into" in out
-    assert "platform/eth0/gre [1] -> [0] bob/_platform/eth1/decap;" in out
-    assert "platform/eth1/gre [1] -> [0] carol/_platform/eth1/decap;" in out
+    # each tunnel's packets are handed over to its network's own queue (its receive task runs on its thread)
+    assert "platform/eth0/gre [1] -> [0] bob/_platform/eth1/inbox;" in out
+    assert "platform/eth1/gre [1] -> [0] carol/_platform/eth1/inbox;" in out
+    assert "bob/_platform/eth1/inbox [0] -> [0] bob/_platform/eth1/recv;" in out
 
 
 def test_demo_certifies_the_bundled_elements_and_gates_two_networks():
@@ -35,8 +37,13 @@ def test_demo_certifies_the_bundled_elements_and_gates_two_networks():
     assert "network dave: 4 elements in the kernel, in its container: FlowTap@3" in out
     assert "channel ckbfcdf3x1: TTLGuard@2 [0] (kernel) -> [0] FlowTap@3 (container)" in out
     assert "channel ckbfcdf3x0: FlowTap@3 [0] (container) -> [0] Queue@4 (kernel)" in out
+    # the platform's receive task runs the dispatch alone (up to each network's hand-over queue): its cost does
+    # not depend on the networks behind it
     assert ("task platform/eth0/from split between platform/eth0/strip and platform/eth0/checkip: "
-            "165440 units -> 9072 + 20692 (budget 12000)") in out
+            "95280 units -> 9072 + 11922 (budget 12000)") in out
+    # bob's own receive task is split on bob's side
+    assert ("task bob/_platform/eth1/recv split between bob/CheckIPHeader@7 and bob/DecIPTTL@8: "
+            "12192 units -> 9582 + 3756 (budget 12000)") in out
     # the platform's own Counters (unmatched, bad) now have a cost of their own (RateEWMA's update is declared):
     # the receive task is cut once more, before the Ethernet classifier
     assert ("task platform/eth0/from split between platform/eth0/from and platform/eth0/ether: "

@@ -109,6 +109,7 @@ def test_plan_describes_every_element(example):
     assert els["alice/p1/c"] == {"network": "alice", "origin": "network", "original": "p1/c", "reason": "the network's own element",
                                  "file": os.path.join(ROOT, "examples", "networks", "alice.click"), "line": 11, "column": 37}
     assert els["bob/_platform/eth1/decap"]["replaces"] == "in"
+    assert els["bob/_platform/eth1/inbox"]["network"] == "bob" and els["bob/_platform/eth1/recv"]["network"] == "bob"
     assert els["platform/eth0/gre"]["origin"] == "platform" and els["platform/eth0/gre"]["network"] is None
     assert all(e["reason"] for e in els.values())
 
@@ -197,7 +198,9 @@ def test_targets_and_accounting(tmp_path):
     assert "platform/contexts :: VSStaticThreadSched(1 101, 2 102, 3 103);" in text
     assert "platform/eth0/from :: FromDevice(eth0, SNIFFER false);" in text
     assert "alice/_platform/out :: Unqueue;" in text
-    assert "platform/threads :: StaticThreadSched(alice/_platform/out 1, bob/_platform/out 2, carol/_platform/out 3);" in text
+    assert ("platform/threads :: StaticThreadSched(alice/_platform/eth1/recv 1, alice/_platform/eth2/recv 1, "
+            "alice/_platform/out 1, bob/_platform/eth1/recv 2, bob/_platform/out 2, carol/_platform/eth1/recv 3, "
+            "carol/_platform/out 3);") in text
 
 
 def test_gre_patterns():

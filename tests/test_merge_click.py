@@ -61,8 +61,12 @@ def inner_ip(tag):
     return ip_header("10.3.0.2", "10.3.0.1", 17, len(body)) + body
 
 
-def test_master_delivers_each_tunnel_only_to_its_network(tmp_path):
-    (tmp_path / "system.yaml").write_text(SYSTEM)
+@pytest.mark.parametrize("leaf", [None, 1])
+def test_master_delivers_each_tunnel_only_to_its_network(tmp_path, leaf):
+    """Also with a dispatch tree (``dispatch_leaf: 1``: alice's and bob's tunnels on eth0 are told apart by a
+    root Classifier on the key's last byte, each then checked in full by a leaf of its own)."""
+    system = SYSTEM if leaf is None else SYSTEM.replace("task_budget: 20000", f"task_budget: 20000, dispatch_leaf: {leaf}")
+    (tmp_path / "system.yaml").write_text(system)
     for name, text in CONFIGS.items():
         (tmp_path / name).write_text(text)
     r = subprocess.run([sys.executable, "-m", "certify", "merge", "--system", str(tmp_path / "system.yaml"),
@@ -70,6 +74,11 @@ def test_master_delivers_each_tunnel_only_to_its_network(tmp_path):
                        capture_output=True)
     assert r.returncode == 0, r.stderr.decode()
     master = (tmp_path / "out" / "master.click").read_text()
+    if leaf == 1:
+        assert "platform/eth0/gre :: Classifier(27/2a, 27/2b, -);" in master
+        assert ("platform/eth0/gre/v2a :: Classifier(0/45 9/2f 12/cb007107 16/c0000201 20/20006558 24/0000002a, -);"
+                in master)
+        assert "platform/eth0/gre [1] -> [0] platform/eth0/gre/v2b;" in master
     for p in ("eth0", "eth1"):
         old_from = f"platform/{p}/from :: FromDevice({p}, SNIFFER false);"
         old_to = f"platform/{p}/to :: ToDevice({p});"

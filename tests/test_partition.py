@@ -134,7 +134,7 @@ def test_pull_side_element_in_user_space(tmp_path):
 
 
 def test_task_over_budget_is_split(tmp_path):
-    chain = " -> ".join(["Null"] * 12)
+    chain = " -> ".join(["Null"] * 120)  # 10 units each: the network's receive task (BURST 1) is over 1000
     r, out, plan = run_merge(tmp_path, f"FromDevice(eth1) -> {chain} -> Queue -> ToDevice(eth1);\n",
                              extra=[], budget=1000)
     assert r.returncode == 0, r.stderr.decode()
@@ -144,10 +144,10 @@ def test_task_over_budget_is_split(tmp_path):
     assert split["cost_before"] > 1000 and split["task_cost_after"] <= 1000 and split["new_task_cost"] <= 1000
     runs = {t["task"]: t["packets_per_run"] for t in plan["tasks"]}
     assert runs["platform/eth0/from"] == 8 and runs["platform/eth0/to"] == 16 and runs[split["unqueue"]] == 1
+    assert split["task"] == "net/_platform/eth1/recv" and split["unqueue"] == "net/_platform/split0/unqueue"
     master = (out / "master.click").read_text()
     assert split["unqueue"] + " :: Unqueue" in master
-    if split["unqueue"].startswith("net/"):
-        assert split["unqueue"] + " 1" in master  # a network's new task runs on the network's thread
+    assert split["unqueue"] + " 1" in master  # a network's new task runs on the network's thread
     reparsed_clean(out / "master.click")
 
 
@@ -159,8 +159,8 @@ def test_single_element_over_budget_or_unbounded_moves_out(tmp_path):
         budget=5000)
     assert r.returncode == 0, r.stderr.decode()
     err = r.stderr.decode()
-    assert "MN304: element 'h' of network net moved to its container: in task platform/eth0/from, it alone costs 6000 units" in err
-    assert "MN304: element 'u' of network net moved to its container: in task platform/eth0/from, its cost is unknown" in err
+    assert "MN304: element 'h' of network net moved to its container: in task net/_platform/eth1/recv, it alone costs 6000 units" in err
+    assert "MN304: element 'u' of network net moved to its container: in task net/_platform/eth1/recv, its cost is unknown" in err
     assert plan["placements"]["net"]["h"]["side"] == "user" and plan["placements"]["net"]["u"]["side"] == "user"
     assert all(t["fits"] for t in plan["tasks"])
 
