@@ -204,16 +204,29 @@ def _subtree(name: str, items: list[tuple[int, dict[int, int], str]], leaf: int,
     groups: dict[int, list[tuple[int, dict[int, int], str]]] = {}
     for it in items:
         groups.setdefault(it[1][off], []).append(it)
-    children = tuple(_subtree(f"{name}/v{val:02x}", grp, leaf, level + 1) for val, grp in sorted(groups.items()))
+    # consecutive values share a child while their tunnels fit in one leaf; a larger group gets a subtree
+    bins: list[list[int]] = []
+    for val in sorted(groups):
+        last = bins[-1] if bins else None
+        if last is not None and len(groups[val]) <= leaf and sum(len(groups[v]) for v in last) + len(groups[val]) <= leaf \
+                and all(len(groups[v]) <= leaf for v in last):
+            last.append(val)
+        else:
+            bins.append([val])
+    outputs: list[DispatchNode] = []
+    for b in bins:
+        members = sorted((it for v in b for it in groups[v]), key=lambda it: it[0])  # the tunnels' own order
+        child = _subtree(f"{name}/v{b[0]:02x}", members, leaf, level + 1)
+        outputs.extend([child] * len(b))
     patterns = tuple(f"{off}/{val:02x}" for val in sorted(groups)) + ("-",)
-    return DispatchNode(name, level, patterns, children)
+    return DispatchNode(name, level, patterns, tuple(outputs))
 
 
 def dispatch_nodes(root: DispatchNode) -> list[DispatchNode]:
     """Every Classifier of a dispatch tree, root first, depth first in pattern order."""
     out = [root]
-    for o in root.outputs:
-        if isinstance(o, DispatchNode):
+    for i, o in enumerate(root.outputs):
+        if isinstance(o, DispatchNode) and (i == 0 or root.outputs[i - 1] is not o):
             out.extend(dispatch_nodes(o))
     return out
 
