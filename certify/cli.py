@@ -405,7 +405,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     coordinator = Coordinator(args.system, args.state, args.install_to or os.path.join(args.state, "installed"),
                               db=args.db, target=args.target, policy_path=args.policy, allow_root=args.allow_root,
                               source_root=args.source_root, run_dir=args.run_dir, stock=not args.no_stock,
-                              certify=not args.no_certify, analyzer_policy=args.analyzer_policy)
+                              certify=not args.no_certify, analyzer_policy=args.analyzer_policy,
+                              max_pending=args.max_pending, merge_seconds=args.merge_timeout,
+                              merge_memory_mib=args.merge_memory)
     if args.no_certify:
         _err("certify: warning: certification is off (--no-certify): every install is merged without any "
              "certification record")
@@ -447,14 +449,50 @@ def cmd_install(args: argparse.Namespace) -> int:
     msg: dict[str, Any] = {"version": 1, "op": "install", "config": text, "name": args.config}
     if args.network:
         msg["network"] = args.network
-    return _verdict(_ask(args.socket, msg), "installed")
+    return _verdict(_ask_patiently(args.socket, msg, args.wait), "installed")
+
+
+def _ask_patiently(socket_path: str, msg: dict[str, Any], wait: float) -> dict[str, Any]:
+    """Ask; while the coordinator answers busy (its queue of waiting installs is full), ask again after a
+    growing, jittered pause, for at most ``wait`` seconds in all (0: once)."""
+    import random
+    import time
+
+    deadline = time.monotonic() + wait
+    pause = 0.05
+    while True:
+        reply = _ask(socket_path, msg)
+        if not reply.get("busy") or time.monotonic() + pause > deadline:
+            return reply
+        time.sleep(pause * (0.5 + random.random()))
+        pause = min(pause * 2, 2.0)
 
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
     msg: dict[str, Any] = {"version": 1, "op": "uninstall"}
     if args.network:
         msg["network"] = args.network
-    return _verdict(_ask(args.socket, msg), "uninstalled")
+    return _verdict(_ask_patiently(args.socket, msg, args.wait), "uninstalled")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
 
 
 def _run_dir(text: str) -> str:
@@ -574,6 +612,12 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--target", choices=["linuxmodule", "userlevel"], default="linuxmodule")
     ps.add_argument("--policy", metavar="FILE")
     ps.add_argument("--allow-root", action="store_true", help="let uid 0 install any network")
+    ps.add_argument("--max-pending", type=_positive_int, default=16, metavar="N",
+                    help="installs that may wait for the merge at once; one more is refused as busy (default 16)")
+    ps.add_argument("--merge-timeout", type=_positive_float, default=120.0, metavar="SECONDS",
+                    help="wall-clock limit of one merge; a merge past it is refused (default 120)")
+    ps.add_argument("--merge-memory", type=_positive_float, default=4096.0, metavar="MIB",
+                    help="memory one merge may add to the coordinator; a merge past it is refused (default 4096)")
     ps.add_argument("--run-dir", default="/run/certify", metavar="DIR", type=_run_dir,
                     help="where the containers' control sockets live at run time (default /run/certify)")
     ps.set_defaults(func=cmd_serve)
@@ -581,10 +625,13 @@ def build_parser() -> argparse.ArgumentParser:
     pi.add_argument("config", metavar="CONFIG")
     pi.add_argument("--socket", default=sock_default, metavar="PATH")
     pi.add_argument("--network", metavar="NAME", help="needed when your uid owns several networks")
+    wait_help = "while the coordinator is busy (its install queue is full), retry for up to SECONDS (default 120; 0: once)"
+    pi.add_argument("--wait", type=float, default=120.0, metavar="SECONDS", help=wait_help)
     pi.set_defaults(func=cmd_install)
     pu = sub.add_parser("uninstall", help="remove a network's configuration")
     pu.add_argument("--socket", default=sock_default, metavar="PATH")
     pu.add_argument("--network", metavar="NAME")
+    pu.add_argument("--wait", type=float, default=120.0, metavar="SECONDS", help=wait_help)
     pu.set_defaults(func=cmd_uninstall)
 
     prp = sub.add_parser("report", help="write the HTML safety report and a Markdown summary",

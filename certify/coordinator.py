@@ -24,8 +24,21 @@ Decides who may install what, and keeps the installed state exact:
   before its configuration was renamed into place was never accepted).
 * **Concurrency**: each connection is read in its own thread with a time and
   size limit (:mod:`certify.protocol`), so a slow, malformed or oversize
-  client is dropped without delaying the others; check-merge-install runs
-  under one lock, so concurrent installs never interleave or lose one another.
+  client is dropped without delaying the others.  An install's own network
+  is checked (parse, flatten within the policy's limits, the network checks)
+  before it takes the merge lock, so a slow or refused configuration never
+  holds up another network's install; only the merge of the accepted set and
+  the install run under the lock, so concurrent installs never interleave or
+  lose one another.  At most ``max_pending`` installs wait at once; one more
+  is refused at once ("busy").
+* **Incremental**: the coordinator keeps each network's checked result and
+  partition (:class:`merge.incremental.MergeCache`), so an install redoes its
+  own network, the combine, the dispatch and the platform's tasks; what it
+  installs is byte for byte what a full merge would write.
+* **Limits**: a merge as a whole has a wall-clock limit (``merge_seconds``)
+  and a memory limit (``merge_memory_mib``, growth of the coordinator's
+  resident memory); a merge past either is refused, the accepted state
+  stays as it was.
 * **Logging**: one JSON line per request on stderr: time, network, uid, op,
   verdict, milliseconds.
 """
@@ -45,15 +58,19 @@ import time
 from typing import Any
 
 from certify.core.errors import InputError
-from certify.mergejob import MergeOutcome, run_merge
+from certify.mergejob import MergeOutcome, MergeWatch, check_outcome, merge_inputs, run_merge
 from certify.protocol import VERSION, ProtocolError, read_message, send_message
 from element_db.decision import Context
 from element_db.store import LayeredDatabase
+from merge.incremental import MergeCache
 from merge.policy import Policy, load_policy
 from merge.system import System, load_system
 
 MAX_CLIENTS = 64
 KEEP_RELEASES = 3
+MAX_PENDING = 16  # installs waiting for the merge lock (or being checked) at once
+MERGE_SECONDS = 120.0
+MERGE_MEMORY_MIB = 4096.0
 
 
 def peer_uid(sock: socket.socket) -> int:
@@ -85,6 +102,9 @@ class Coordinator:
         stock: bool = True,
         certify: bool = True,
         analyzer_policy: str | None = None,
+        max_pending: int = MAX_PENDING,
+        merge_seconds: float = MERGE_SECONDS,
+        merge_memory_mib: float = MERGE_MEMORY_MIB,
     ) -> None:
         self.system: System = load_system(system_path)
         self.policy: Policy = load_policy(policy_path)
@@ -103,6 +123,12 @@ class Coordinator:
         self.source_root = source_root
         self.run_dir = run_dir
         self.lock = threading.Lock()
+        self.cache = MergeCache()
+        self.max_pending = max_pending
+        self.merge_seconds = merge_seconds
+        self.merge_memory_mib = merge_memory_mib
+        self._pending = 0
+        self._pending_lock = threading.Lock()
         os.makedirs(self.configs_dir, exist_ok=True)
         for f in os.listdir(self.configs_dir):  # leftovers of a crash before a rename: never accepted
             if f.startswith("."):
@@ -119,17 +145,31 @@ class Coordinator:
         return out
 
     def _system_with(self, configs: dict[str, str]) -> System:
-        nets = {n: dataclasses.replace(self.system.networks[n], config=p, config_as_written=os.path.basename(p))
+        # the name written into the master is the accepted file's, also while a staged candidate is merged
+        nets = {n: dataclasses.replace(self.system.networks[n], config=p, config_as_written=f"{n}.click")
                 for n, p in sorted(configs.items())}
         return dataclasses.replace(self.system, networks=nets)
+
+    def _database(self) -> LayeredDatabase | None:
+        return LayeredDatabase.open(self.db, self.stock) if self.certify else None
 
     def _merge(self, configs: dict[str, str]) -> MergeOutcome | None:
         if not configs:
             return None
-        db = LayeredDatabase.open(self.db, self.stock) if self.certify else None
+        db = self._database()
         context = Context.current(self.source_root, self.analyzer_policy) if self.certify else None
+        watch = MergeWatch(self.merge_seconds, self.merge_memory_mib)
         return run_merge(self._system_with(configs), self.policy, db, self.target, context,
-                         os.path.join(self.install_to, "current"), run_dir=self.run_dir)
+                         os.path.join(self.install_to, "current"), run_dir=self.run_dir, cache=self.cache, watch=watch)
+
+    def _precheck(self, network: str, path: str) -> MergeOutcome:
+        """Check one network's new configuration alone, outside the merge lock (kept in the cache, so the merge
+        that follows does not check it again).  Refused: the network failed its own checks."""
+        system = self._system_with({network: path})
+        known, metadata = merge_inputs(self._database())
+        env = self.cache.environment(self.policy, metadata, known)
+        _, result = self.cache.precheck(system.networks[network], system, self.policy, metadata, known, env)
+        return check_outcome([result])
 
     # -- install ----------------------------------------------------------------------------
 
@@ -199,10 +239,47 @@ class Coordinator:
         if network not in mine and not (uid == 0 and self.allow_root):
             return {"version": VERSION, "verdict": "refused", "network": network,
                     "messages": [f"certify: error: uid {uid} may not install network {network}"]}
-        with self.lock:
-            return self._apply(network, op, msg)
+        with self._pending_lock:
+            if self._pending >= self.max_pending:
+                return {"version": VERSION, "verdict": "refused", "network": network, "busy": True,
+                        "messages": [f"certify: error: the coordinator is busy: {self._pending} installs are waiting "
+                                     "(the most it queues); try again later"]}
+            self._pending += 1
+        try:
+            return self._request(network, op, msg)
+        finally:
+            with self._pending_lock:
+                self._pending -= 1
 
-    def _apply(self, network: str, op: str, msg: dict[str, Any]) -> dict[str, Any]:
+    def _request(self, network: str, op: str, msg: dict[str, Any]) -> dict[str, Any]:
+        if op == "uninstall":
+            with self.lock:
+                return self._apply(network, op, msg, None, None)
+        text = msg.get("config")
+        if not isinstance(text, str):
+            return {"version": VERSION, "verdict": "error", "messages": ["certify: error: no configuration text"]}
+        shown = str(msg.get("name") or f"{network}.click")
+        # a staging file of this request's own: installs of the same network may be checked at once
+        staging = os.path.join(self.configs_dir, f".pending-{network}-{threading.get_ident()}.click")
+        with open(staging, "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        self.cache.pending.add(network)
+        try:
+            checked = self._precheck(network, staging)  # outside the lock: never holds up other installs
+            if checked.refused:
+                return {"version": VERSION, "verdict": "refused", "network": network,
+                        "messages": [m.replace(staging, shown) for m in checked.messages]}
+            with self.lock:
+                return self._apply(network, op, msg, staging, shown)
+        finally:
+            self.cache.pending.discard(network)
+            if os.path.exists(staging):
+                os.remove(staging)
+
+    def _apply(self, network: str, op: str, msg: dict[str, Any], staging: str | None,
+               shown: str | None) -> dict[str, Any]:
         configs = self.accepted()
         final = os.path.join(self.configs_dir, f"{network}.click")
         if op == "uninstall":
@@ -215,25 +292,12 @@ class Coordinator:
                 _fsync_dir(self.configs_dir)
             self.install(outcome)
             return {"version": VERSION, "verdict": "accepted", "network": network, "messages": []}
-        text = msg.get("config")
-        if not isinstance(text, str):
-            return {"version": VERSION, "verdict": "error", "messages": ["certify: error: no configuration text"]}
-        shown = str(msg.get("name") or f"{network}.click")
-        staging = os.path.join(self.configs_dir, f".pending-{network}.click")
-        with open(staging, "w", encoding="utf-8", errors="surrogateescape") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+        assert staging is not None and shown is not None
         configs[network] = staging
-        try:
-            outcome = self._merge(configs)
-        except BaseException:
-            os.remove(staging)
-            raise
+        outcome = self._merge(configs)
         assert outcome is not None
         messages = [m.replace(staging, shown) for m in outcome.messages]
         if not outcome.ok:
-            os.remove(staging)
             return {"version": VERSION, "verdict": "refused", "network": network, "messages": messages}
         # accepted: persist first (what is persisted is what recovery installs), then install
         outcome.files = {k: v.replace(staging, final) for k, v in outcome.files.items()}

@@ -14,19 +14,60 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from certify.core.findings import Finding
 from element_db.decision import Context, Decisions
 from element_db.store import LayeredDatabase
-from merge.checks import check_network
+from merge.checks import NetworkResult, check_network
 from merge.combine import master_text, merge_networks
 from merge.incremental import MergeCache
 from merge.lang.stock_classes import stock_classes, stock_elements
 from merge.policy import Policy
 from merge.ports import check_ports
 from merge.system import System
+
+
+class MergeLimitExceeded(Exception):
+    """A merge ran past its wall-clock or memory limit (:class:`MergeWatch`)."""
+
+    def __init__(self, message: str, network: str | None) -> None:
+        super().__init__(message)
+        self.network = network
+
+
+@dataclass
+class MergeWatch:
+    """The limits of one merge as a whole: ``seconds`` of wall-clock time from its start and ``memory_mib`` of
+    growth of the process's resident memory.  Checked after each network's check and partition and after the
+    combine, so one step (bounded by the network policy's limits) may overrun a little, never a whole merge."""
+
+    seconds: float
+    memory_mib: float
+    start: float = field(default_factory=time.monotonic)
+    rss_at_start: float = field(default_factory=lambda: _rss_mib())
+
+    def check(self, network: str | None = None) -> None:
+        after = f" (at network {network})" if network else ""
+        took = time.monotonic() - self.start
+        if took > self.seconds:
+            raise MergeLimitExceeded(f"the merge took longer than its limit of {self.seconds:g} s{after}", network)
+        grown = _rss_mib() - self.rss_at_start
+        if grown > self.memory_mib:
+            raise MergeLimitExceeded(f"the merge grew the coordinator's memory by {grown:.0f} MiB, above its limit of "
+                                     f"{self.memory_mib:g} MiB{after}", network)
+
+
+def _rss_mib() -> float:
+    """This process's resident memory now (Linux /proc; 0 where it cannot be read)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            pages = int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
 
 
 @dataclass
@@ -50,23 +91,32 @@ def run_merge(
     verbose: bool = False,
     run_dir: str = "/run/certify",
     cache: MergeCache | None = None,
+    watch: MergeWatch | None = None,
 ) -> MergeOutcome:
     """Merge ``system``; ``db`` is the layered database to certify against (None: certification is off),
     ``context`` the current analyzer, policy and source locations (default: :meth:`Context.current`).  With
     ``cache`` (the coordinator's), networks whose inputs did not change since an earlier merge reuse their
-    checked result and partition (:mod:`merge.incremental`); the files written are the same."""
+    checked result and partition (:mod:`merge.incremental`); the files written are the same.  With ``watch``,
+    a merge that runs past its wall-clock or memory limit stops at the next network and is refused."""
+    try:
+        return _run_merge(system, policy, db, target, context, out_dir, verbose, run_dir, cache, watch)
+    except MergeLimitExceeded as exc:
+        return MergeOutcome(False, messages=[f"certify: merge refused: {exc}"],
+                            refused=[exc.network] if exc.network else [])
+
+
+def merge_inputs(db: LayeredDatabase | None) -> tuple[frozenset[str], Any]:
+    """The classes a network may use and their port metadata: the stock classes, and the database's."""
     known = stock_classes()
     metadata: Any = stock_elements()
-    decisions = None
     if db is not None:
-        decisions = Decisions(db, context or Context.current())
         known = known | frozenset(db.classes())
         metadata = db.port_metadata(stock_elements())
-    if cache is not None:
-        env = cache.environment(policy, metadata, known)
-        results = [cache.check(n, system, policy, metadata, known, env) for n in system.networks.values()]
-    else:
-        results = [check_network(n, policy, metadata, known) for n in system.networks.values()]
+    return known, metadata
+
+
+def check_outcome(results: list[NetworkResult], verbose: bool = False) -> MergeOutcome:
+    """The messages of the networks' checks, refused when one failed (not ok: the merge stops here)."""
     out = MergeOutcome(False)
     out.messages.extend(str(w) for r in results for w in r.warnings)
     out.findings = [f for r in results for f in r.findings if verbose or f.severity != "note"]
@@ -75,13 +125,31 @@ def run_merge(
     if out.refused:
         s = "s" if len(out.refused) > 1 else ""
         out.messages.append(f"certify: merge refused: network{s} {', '.join(out.refused)} failed the checks")
+    return out
+
+
+def _run_merge(system: System, policy: Policy, db: LayeredDatabase | None, target: str, context: Context | None,
+               out_dir: str, verbose: bool, run_dir: str, cache: MergeCache | None,
+               watch: MergeWatch | None) -> MergeOutcome:
+    known, metadata = merge_inputs(db)
+    decisions = Decisions(db, context or Context.current()) if db is not None else None
+    env = cache.environment(policy, metadata, known) if cache is not None else ""
+    results = []
+    for net in system.networks.values():
+        results.append(cache.check(net, system, policy, metadata, known, env) if cache is not None
+                       else check_network(net, policy, metadata, known))
+        if watch is not None:
+            watch.check(net.name)
+    out = check_outcome(results, verbose)
+    if out.refused:
         return out
     user_parts: dict[str, Any] = {}
     if decisions is not None:
         from merge.pipeline import partitioned_merge
 
         reuse = cache.known(system, results, decisions, target) if cache is not None else None
-        part = partitioned_merge(system, results, decisions, policy, metadata, target, known=reuse)
+        part = partitioned_merge(system, results, decisions, policy, metadata, target, known=reuse,
+                                 progress=watch.check if watch is not None else None)
         if cache is not None:
             cache.keep(system, results, decisions, part.partitions, target)
         out.findings.extend(part.findings)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,9 +85,11 @@ class MergeCache:
     checked: dict[str, dict[str, NetworkResult]] = field(default_factory=dict)  # network -> digest -> result
     partitioned: dict[str, dict[str, _Partitioned]] = field(default_factory=dict)
     per_network: int = 2
+    pending: set[str] = field(default_factory=set)  # networks being prechecked for an install: kept across merges
     stats: dict[str, int] = field(default_factory=lambda: {"check_hits": 0, "checks": 0, "partition_hits": 0,
                                                            "partitions": 0})
     _keys: dict[str, str] = field(default_factory=dict)  # network -> check digest, of the current merge
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def environment(self, policy: Policy, metadata: Mapping[str, Any], known: Iterable[str]) -> str:
         """The digest of what every network's check reads besides its own entry and file (once per merge)."""
@@ -94,20 +97,30 @@ class MergeCache:
 
     def check(self, network: Network, system: System, policy: Policy, metadata: Mapping[str, Any],
               known: frozenset[str], environment: str) -> NetworkResult:
-        """The network's checked result: the kept one when nothing it reads changed, else a fresh one."""
+        """The network's checked result for this merge: the kept one when nothing it reads changed, else a
+        fresh one (kept)."""
+        key, result = self.precheck(network, system, policy, metadata, known, environment)
+        self._keys[network.name] = key
+        return result
+
+    def precheck(self, network: Network, system: System, policy: Policy, metadata: Mapping[str, Any],
+                 known: frozenset[str], environment: str) -> tuple[str, NetworkResult]:
+        """The network's checked result and its digest, kept for a later merge; safe to call from several
+        threads at once, and while a merge runs (the checking itself runs outside the cache's lock)."""
         locations = [system.location("networks", network.name)] + [
             system.location("networks", network.name, "devices", v) for v in sorted(network.devices)]
         key = digest(_file_digest(network.config), network, system.path, [dataclasses.astuple(loc) for loc in
                                                                           locations], environment)
-        self._keys[network.name] = key
-        kept = self.checked.setdefault(network.name, {})
-        if key in kept:
-            self.stats["check_hits"] += 1
-            return kept[key]
-        self.stats["checks"] += 1
+        with self._lock:
+            kept = self.checked.setdefault(network.name, {})
+            if key in kept:
+                self.stats["check_hits"] += 1
+                return key, kept[key]
+            self.stats["checks"] += 1
         result = check_network(network, policy, metadata, known)
-        _put(kept, key, result, self.per_network)
-        return result
+        with self._lock:
+            _put(self.checked.setdefault(network.name, {}), key, result, self.per_network)
+        return key, result
 
     def _partition_key(self, system: System, network: Network, target: str) -> str:
         physical = [system.physical[p] for p in sorted({v.physical for v in network.devices.values()})]
@@ -149,10 +162,11 @@ class MergeCache:
             self.stats["partitions"] += 1
             _put(kept, key, _Partitioned(key, {k: _decision_digest(decisions, k, seen) for k in sorted(p.classes)}, p),
                  self.per_network)
-        for stale in set(self.partitioned) - names:
-            del self.partitioned[stale]
-        for stale in set(self.checked) - names:
-            del self.checked[stale]
+        with self._lock:
+            for stale in set(self.partitioned) - names:
+                del self.partitioned[stale]
+            for stale in set(self.checked) - names - set(self.pending):
+                del self.checked[stale]
 
 
 def _put(kept: dict[str, Any], key: str, value: Any, most: int) -> None:

@@ -35,7 +35,7 @@ A network's result depends only on its own inputs, so a caller may keep it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -165,9 +165,11 @@ def partitioned_merge(
     metadata: Mapping[str, Mapping[str, str]],
     target: str = "linuxmodule",
     known: Mapping[str, NetworkPartition] | None = None,
+    progress: Callable[[str | None], None] | None = None,
 ) -> Partitioned:
     """The whole partitioned merge.  ``known`` gives networks already partitioned with the same inputs (their
-    result is used as it is: :mod:`merge.incremental` decides when that holds)."""
+    result is used as it is: :mod:`merge.incremental` decides when that holds).  ``progress`` is called after
+    each network and after the combine (a caller's limit may stop the merge there by raising)."""
     declared = load_platform_costs()
     out = Partitioned(None)
     parts: dict[str, NetworkPartition] = {}
@@ -179,11 +181,15 @@ def partitioned_merge(
         out.findings.extend(np_.findings)
         if np_.split is not None:
             out.splits[nm] = np_.split
+        if progress is not None:
+            progress(nm)
     out.partitions = parts
     if any(f.severity == "error" for f in out.findings):
         return out
     net_parts = {n: p.part for n, p in parts.items() if p.part is not None}
     master = merge_networks(system, results, policy, target, parts=net_parts)
+    if progress is not None:
+        progress(None)
     # the platform's own tasks: receive and dispatch, transmit; every network's tasks were fitted alone
     budget = system.platform.task_budget
     pgraph = master.graph
