@@ -298,3 +298,13 @@ def test_a_task_reaches_every_branch_not_only_the_worst():
     m = CostModel(g, {}, meta, 1500, frozenset({"FromDevice", "Unqueue"}))
     assert m.reach("src") == ["a", "b", "cl", "q"]  # stops at the queue; both branches
     assert m.reach("u") == ["pullsrc"]
+
+
+def test_an_agnostic_element_on_a_receive_path_is_not_a_task(tmp_path):
+    """SetTimestamp runs no task: it is costed on its network's receive path, not as a task pulling from it."""
+    r, out, plan = run_merge(tmp_path, "FromDevice(eth1) -> s :: SetTimestamp -> Queue -> ToDevice(eth1);\n",
+                             extra=[("SetTimestamp", "kernel", {"simple_action": "14"}, None)])
+    assert r.returncode == 0, r.stderr.decode()
+    assert plan["placements"]["net"]["s"]["side"] == "kernel"
+    recv = next(t for t in plan["tasks"] if t["task"] == "net/_platform/eth1/recv")
+    assert "net/s" in recv["path"] and not any(t["task"] == "net/s" for t in plan["tasks"])
