@@ -113,6 +113,7 @@ def partition_network(
     metadata: Mapping[str, Mapping[str, str]],
     target: str = "linuxmodule",
     declared: Mapping[str, Mapping[str, Any]] | None = None,
+    shared_costs: dict[tuple[Any, ...], Any] | None = None,
 ) -> NetworkPartition:
     """Place, cut, build and fit one network (see the module docstring): its kernel tasks within the budget,
     or the findings that refuse it."""
@@ -139,7 +140,7 @@ def partition_network(
         records = _records(decisions, part.graph)
         platform_nodes = frozenset(n for n, e in part.elements.items() if e.get("origin") == "platform")
         model = CostModel(part.graph, records, metadata, system.platform.max_packet_length, policy.task_classes,
-                          declared, platform_nodes, policy.task_bursts)
+                          declared, platform_nodes, policy.task_bursts, shared_costs)
         findings = list(fs)
         tasks = [t for t in model.tasks() if t not in part.boundary]
         if _force_out(model, view, budget, forced, findings, tasks):
@@ -171,11 +172,13 @@ def partitioned_merge(
     result is used as it is: :mod:`merge.incremental` decides when that holds).  ``progress`` is called after
     each network and after the combine (a caller's limit may stop the merge there by raising)."""
     declared = load_platform_costs()
+    shared_costs: dict[tuple[Any, ...], Any] = {}  # instance costs, shared by every network's cost model
     out = Partitioned(None)
     parts: dict[str, NetworkPartition] = {}
     for r in sorted(results, key=lambda r: r.network.name):
         nm = r.network.name
-        np_ = (known or {}).get(nm) or partition_network(system, r, decisions, policy, metadata, target, declared)
+        np_ = (known or {}).get(nm) or partition_network(system, r, decisions, policy, metadata, target, declared,
+                                                                     shared_costs)
         parts[nm] = np_
         out.placements[nm] = np_.placement
         out.findings.extend(np_.findings)
@@ -198,7 +201,7 @@ def partitioned_merge(
                                           and master.plan["elements"][n]["network"] is None})
     platform_nodes = frozenset(n for n, e in master.plan["elements"].items() if e.get("origin") == "platform")
     model = CostModel(pgraph, records, metadata, system.platform.max_packet_length, policy.task_classes,
-                      declared, platform_nodes, policy.task_bursts)
+                      declared, platform_nodes, policy.task_bursts, shared_costs)
     ptasks = [t for t in model.tasks() if master.plan["elements"][t]["network"] is None]
     no_moves: dict[str, dict[str, str]] = {}
     platform_findings: list[Finding] = []

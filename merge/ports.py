@@ -19,6 +19,7 @@ finding says so): the certified-element database supplies them later.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -63,6 +64,7 @@ def parse_port_count(spec: str) -> tuple[Range, Range | str] | None:
     return inputs, outputs
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_processing(spec: str) -> tuple[str, str] | None:
     """``"h/lh"`` -> ("h", "lh"); a code for port i is codes[min(i, len - 1)]."""
     sides = spec.split("/")

@@ -91,6 +91,13 @@ def record_cost(rec: Mapping[str, Any], config: str, nports: tuple[int, int], ta
     return max(CostFormula.parse(costs[m]).instantiate(fills, inst) for m in methods)
 
 
+def _reads_config(rec: Mapping[str, Any]) -> bool:
+    """Whether an instance's cost depends on its configuration (a fill reads it, or a condition drops costs)."""
+    if any(c.get("cost_symbols") for c in rec.get("conditions", [])):
+        return True
+    return any(f.reads_config for f in parse_fills(rec.get("cost_symbols") or {}).values())
+
+
 def load_platform_costs(path: str | None = None) -> dict[str, dict[str, Any]]:
     """The declared costs of platform-inserted elements (``merge/data/platform_costs.yaml``), by class."""
     import os
@@ -155,8 +162,12 @@ class CostModel:
                  metadata: Mapping[str, Mapping[str, str]], max_packet: int, task_classes: frozenset[str],
                  declared: Mapping[str, Mapping[str, Any]] | None = None,
                  platform_nodes: frozenset[str] = frozenset(),
-                 bursts: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+                 bursts: Mapping[str, Mapping[str, Any]] | None = None,
+                 shared: dict[tuple[Any, ...], Any] | None = None) -> None:
         self.g = g
+        # instance costs by (record, configuration, ports, task, mode): the same for every graph of one merge, so
+        # the merge's cost models may share it (the records must outlive it: the merge's decisions hold them)
+        self._instances: dict[tuple[Any, ...], Any] = {} if shared is None else shared
         self.records = records
         self.declared = declared or {}
         self.bursts = bursts or {}
@@ -166,6 +177,7 @@ class CostModel:
         self.max_packet = max_packet
         self.task_classes = task_classes
         self._cost: dict[str, float] = {}
+        self._nports: dict[str, tuple[int, int]] = {}
         # memoized paths (a path from an element does not depend on the task that reaches it; a push or pull
         # cycle without a queue is unbounded whichever task meets it first)
         self._paths: dict[tuple[str, str, int | None], PathCost] = {}
@@ -197,14 +209,26 @@ class CostModel:
     def _from(self, rec: Mapping[str, Any] | None, n: str, task: bool, mode: str = "") -> float:
         if rec is None:
             return INF
-        nports = (max((e[2]["to_port"] for e in self.g.in_edges(n, data=True)), default=-1) + 1,
-                  max((e[2]["from_port"] for e in self.g.out_edges(n, data=True)), default=-1) + 1)
-        return record_cost(rec, self.g.nodes[n]["config"], nports, task, self.max_packet, mode)
+        nports = self._nports.get(n)
+        if nports is None:
+            nports = self._nports[n] = (
+                max((d["to_port"] for kd in self.g.pred[n].values() for d in kd.values()), default=-1) + 1,
+                max((d["from_port"] for kd in self.g.succ[n].values() for d in kd.values()), default=-1) + 1)
+        config = self.g.nodes[n]["config"]
+        reads = self._instances.get(("reads config", id(rec)))
+        if reads is None:
+            reads = self._instances[("reads config", id(rec))] = _reads_config(rec)
+        key = (id(rec), config if reads else None, nports, task, mode)
+        value = self._instances.get(key)
+        if value is None:
+            value = self._instances[key] = record_cost(rec, config, nports, task, self.max_packet, mode)
+        return value
 
     def invalidate(self) -> None:
         """Forget every cost and path: the graph changed."""
         self._cost.clear()
         self._paths.clear()
+        self._nports.clear()
 
     def downstream(self, n: str, port_filter: int | None, seen: frozenset[str]) -> PathCost:
         """Most expensive push path from ``n``'s outputs (``n`` excluded)."""
@@ -214,7 +238,8 @@ class CostModel:
         return self._paths[key]
 
     def _downstream(self, n: str, port_filter: int | None, seen: frozenset[str]) -> PathCost:
-        outs = sorted(self.g.out_edges(n, data=True), key=lambda x: (x[2]["from_port"], x[1]))
+        outs = sorted(((n, v, d) for v, kd in self.g.succ[n].items() for d in kd.values()),
+                      key=lambda x: (x[2]["from_port"], x[1]))
         best = _NO_PATH
         total = 0.0
         fan_all = self.g.nodes[n]["klass"] in FANOUT_ALL
@@ -270,8 +295,9 @@ class CostModel:
 
     def _upstream(self, n: str, seen: frozenset[str]) -> PathCost:
         best = _NO_PATH
-        for u, _, d in sorted(self.g.in_edges(n, data=True), key=lambda x: (x[2]["to_port"], x[0])):
-            proc = self.processing(n)
+        proc = self.processing(n)
+        for u, _, d in sorted(((u, n, d) for u, kd in self.g.pred[n].items() for d in kd.values()),
+                              key=lambda x: (x[2]["to_port"], x[0])):
             if proc is None or proc[0][min(d["to_port"], len(proc[0]) - 1)] == "h":
                 continue  # a push input: not pulled by this task
             if u in seen:
