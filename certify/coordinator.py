@@ -167,7 +167,7 @@ class Coordinator:
         that follows does not check it again).  Refused: the network failed its own checks."""
         system = self._system_with({network: path})
         known, metadata = merge_inputs(self._database())
-        env = self.cache.environment(self.policy, metadata, known)
+        env = self.cache.environment(self.policy, known)
         _, result = self.cache.precheck(system.networks[network], system, self.policy, metadata, known, env)
         return check_outcome([result])
 

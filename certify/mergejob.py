@@ -133,7 +133,7 @@ def _run_merge(system: System, policy: Policy, db: LayeredDatabase | None, targe
                watch: MergeWatch | None) -> MergeOutcome:
     known, metadata = merge_inputs(db)
     decisions = Decisions(db, context or Context.current()) if db is not None else None
-    env = cache.environment(policy, metadata, known) if cache is not None else ""
+    env = cache.environment(policy, known) if cache is not None else ""
     results = []
     for net in system.networks.values():
         results.append(cache.check(net, system, policy, metadata, known, env) if cache is not None

@@ -9,8 +9,8 @@ reads:
 
 * the check: the bytes of the network's configuration file, its entry in the
   system file (name, uid, devices and tunnels, shares, where the file is),
-  the network policy, the port metadata and the known classes (both from the
-  layered database);
+  the network policy and the known classes, and (compared at look-up) the
+  port metadata of every class its graph uses, as the database gives it now;
 * the partition: the check's digest, the target, the platform settings, the
   physical devices its tunnels use, where its entries are in the system file
   (the merger's elements point there), the declared platform costs, and the
@@ -82,7 +82,8 @@ class _Partitioned:
 class MergeCache:
     """Per network: the checked result and the partition of its last merge, each under its inputs' digest."""
 
-    checked: dict[str, dict[str, NetworkResult]] = field(default_factory=dict)  # network -> digest -> result
+    # network -> digest -> (result, the port metadata of each class its graph uses)
+    checked: dict[str, dict[str, tuple[NetworkResult, dict[str, Any]]]] = field(default_factory=dict)
     partitioned: dict[str, dict[str, _Partitioned]] = field(default_factory=dict)
     per_network: int = 2
     pending: set[str] = field(default_factory=set)  # networks being prechecked for an install: kept across merges
@@ -91,9 +92,10 @@ class MergeCache:
     _keys: dict[str, str] = field(default_factory=dict)  # network -> check digest, of the current merge
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def environment(self, policy: Policy, metadata: Mapping[str, Any], known: Iterable[str]) -> str:
-        """The digest of what every network's check reads besides its own entry and file (once per merge)."""
-        return digest(policy, {k: metadata[k] for k in sorted(metadata)}, sorted(known))
+    def environment(self, policy: Policy, known: Iterable[str]) -> str:
+        """The digest of what every network's check reads besides its own entry, its file and the port
+        metadata of its classes (once per merge): the policy and the known classes."""
+        return digest(policy, sorted(known))
 
     def check(self, network: Network, system: System, policy: Policy, metadata: Mapping[str, Any],
               known: frozenset[str], environment: str) -> NetworkResult:
@@ -112,14 +114,18 @@ class MergeCache:
         key = digest(_file_digest(network.config), network, system.path, [dataclasses.astuple(loc) for loc in
                                                                           locations], environment)
         with self._lock:
-            kept = self.checked.setdefault(network.name, {})
-            if key in kept:
+            entry = self.checked.setdefault(network.name, {}).get(key)
+        if entry is not None and all(_metadata(metadata, k) == m for k, m in entry[1].items()):
+            with self._lock:
                 self.stats["check_hits"] += 1
-                return key, kept[key]
+            return key, entry[0]
+        with self._lock:
             self.stats["checks"] += 1
         result = check_network(network, policy, metadata, known)
+        classes = sorted({d["klass"] for _, d in result.graph.nodes(data=True)}) if result.graph is not None else []
+        used = {k: _metadata(metadata, k) for k in classes}
         with self._lock:
-            _put(self.checked.setdefault(network.name, {}), key, result, self.per_network)
+            _put(self.checked.setdefault(network.name, {}), key, (result, used), self.per_network)
         return key, result
 
     def _partition_key(self, system: System, network: Network, target: str) -> str:
@@ -167,6 +173,11 @@ class MergeCache:
                 del self.partitioned[stale]
             for stale in set(self.checked) - names - set(self.pending):
                 del self.checked[stale]
+
+
+def _metadata(metadata: Mapping[str, Any], klass: str) -> Any:
+    value = metadata.get(klass)
+    return None if value is None else dict(value)
 
 
 def _put(kept: dict[str, Any], key: str, value: Any, most: int) -> None:

@@ -99,12 +99,19 @@ def _reads_config(rec: Mapping[str, Any]) -> bool:
 
 
 def load_platform_costs(path: str | None = None) -> dict[str, dict[str, Any]]:
-    """The declared costs of platform-inserted elements (``merge/data/platform_costs.yaml``), by class."""
+    """The declared costs of platform-inserted elements (``merge/data/platform_costs.yaml``), by class (read
+    again only when the file changed; callers must not modify the result)."""
     import os
 
+    path = path or os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "platform_costs.yaml")
+    st = os.stat(path)
+    return _platform_costs(path, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _platform_costs(path: str, ino: int, size: int, mtime_ns: int) -> dict[str, dict[str, Any]]:
     import yaml
 
-    path = path or os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "platform_costs.yaml")
     with open(path, encoding="utf-8") as f:
         doc = yaml.safe_load(f)
     return {str(k): dict(v) for k, v in (doc.get("classes") or {}).items()}
