@@ -6,6 +6,9 @@ a connection names an element or a class is decided later, by
 lists are kept in Click's own encoding: a tuple of port numbers where a final
 ``-1`` marks an *expandable* list (``[]`` is ``(0, -1)``, ``[2,]`` is
 ``(2, -1)``, ``[0-2]`` is ``(0, 1, 2)``).
+
+A large configuration has hundreds of thousands of nodes, so every node class
+has ``__slots__`` (no per-node ``__dict__``).
 """
 
 from __future__ import annotations
@@ -16,13 +19,13 @@ from typing import Union
 from merge.lang.errors import Location
 
 
-@dataclass
+@dataclass(slots=True)
 class Ports:
     values: tuple[int, ...]
     location: Location
 
 
-@dataclass
+@dataclass(slots=True)
 class ClassSpec:
     """A class written after ``::`` or in ``elementclass X Y``: a name or a body."""
 
@@ -31,14 +34,14 @@ class ClassSpec:
     compound: ClassDef | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Formal:
     keyword: str  # "" for a positional parameter, "__REST__" for the rest
     name: str  # without the dollar sign
     location: Location
 
 
-@dataclass
+@dataclass(slots=True)
 class CompoundBody:
     """One overloaded definition inside ``{ ... || ... }``."""
 
@@ -47,7 +50,7 @@ class CompoundBody:
     statements: list[Statement]
 
 
-@dataclass
+@dataclass(slots=True)
 class ClassDef:
     """A compound element class ``{ ... }``; ``name`` is "" when anonymous."""
 
@@ -59,7 +62,7 @@ class ClassDef:
     source: str = ""  # the text from '{' to '}' inclusive
 
 
-@dataclass
+@dataclass(slots=True)
 class Group:
     """An element group ``( statements )``."""
 
@@ -68,7 +71,7 @@ class Group:
     end: Location | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class ElementRef:
     """One element in a connection or declaration.
 
@@ -91,7 +94,7 @@ class ElementRef:
     bare: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Connection:
     """A chain ``set -> set => set``; a lone set is a declaration statement."""
 
@@ -101,7 +104,7 @@ class Connection:
     connector_locations: list[Location] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class ElementClassStmt:
     location: Location
     name: str
@@ -110,14 +113,14 @@ class ElementClassStmt:
     definition: ClassDef | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Require:
     location: Location
     config: str
     config_location: Location
 
 
-@dataclass
+@dataclass(slots=True)
 class Define:
     location: Location
     config: str
@@ -127,7 +130,7 @@ class Define:
 Statement = Union[Connection, ElementClassStmt, Require, Define]
 
 
-@dataclass
+@dataclass(slots=True)
 class Configuration:
     file: str
     statements: list[Statement]

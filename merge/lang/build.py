@@ -51,7 +51,6 @@ class Builder:
         self.group_depth = 0
         self.library_loader = library_loader
         self.libraries: list[str] = []
-        self._spec_cache: dict[int, ElementClass] = {}
         self.anonymous_classes = 0
         self.defining: list[str] = []  # names of the compound classes being defined
 
@@ -90,16 +89,10 @@ class Builder:
         return name[:1].isascii() and name[:1].isupper()
 
     def class_spec(self, spec: ast.ClassSpec) -> ElementClass:
-        cached = self._spec_cache.get(id(spec))
-        if cached is not None:
-            return cached
         if spec.compound is not None:
-            t = self.compound_class(spec.compound)
-        else:
-            assert spec.name is not None
-            t = self.force_element_type(spec.name, spec.location, declared=True)
-        self._spec_cache[id(spec)] = t
-        return t
+            return self.compound_class(spec.compound)
+        assert spec.name is not None
+        return self.force_element_type(spec.name, spec.location, declared=True)
 
     def compound_class(self, cdef: ast.ClassDef) -> ElementClass:
         name = cdef.name
@@ -158,21 +151,35 @@ class Builder:
 
     def build(self, config: ast.Configuration) -> Router:
         self.statements(config.statements, nested=False)
+        return self.finish()
+
+    # Or statement by statement, as they are parsed (the syntax tree of a file need not be held whole):
+    # add() each file-level statement in order, then finish().  build(config) is the same.
+
+    def add(self, s: ast.Statement) -> None:
+        """Build one file-level statement."""
+        self.statement(s, nested=False)
+
+    def finish(self) -> Router:
+        """The router, once every file-level statement was built."""
         self.router.assign_element_names()
         return self.router
 
     def statements(self, stmts: list[ast.Statement], nested: bool) -> None:
         for s in stmts:
-            if isinstance(s, ast.Connection):
-                self.connection(s, nested)
-            elif isinstance(s, ast.ElementClassStmt):
-                self.elementclass(s)
-            elif isinstance(s, ast.Require):
-                self.require(s)
-            elif isinstance(s, ast.Define):
-                self.define(s)
-            else:  # pragma: no cover - the parser makes no other statements
-                raise TypeError(s)
+            self.statement(s, nested)
+
+    def statement(self, s: ast.Statement, nested: bool) -> None:
+        if isinstance(s, ast.Connection):
+            self.connection(s, nested)
+        elif isinstance(s, ast.ElementClassStmt):
+            self.elementclass(s)
+        elif isinstance(s, ast.Require):
+            self.require(s)
+        elif isinstance(s, ast.Define):
+            self.define(s)
+        else:  # pragma: no cover - the parser makes no other statements
+            raise TypeError(s)
 
     def elementclass(self, s: ast.ElementClassStmt) -> None:
         if self.router.index(s.name) >= 0:
@@ -270,6 +277,7 @@ class Builder:
     def element_set(self, refs: list[ast.ElementRef], in_allowed: bool, nested: bool) -> list[Item]:
         r = self.router
         pending = []
+        specs: dict[int, ElementClass] = {}  # "a, b :: C": the refs share one ClassSpec, made one class
         for ref in refs:
             ins = list(ref.inports.values) if ref.inports else []
             outs = list(ref.outports.values) if ref.outports else []
@@ -291,7 +299,11 @@ class Builder:
                     outs = list(range(nout))
             else:  # implicit input/output
                 name = ref.name
-            decl = self.class_spec(ref.decl) if ref.decl is not None else None
+            decl = None
+            if ref.decl is not None:
+                decl = specs.get(id(ref.decl))
+                if decl is None:
+                    decl = specs[id(ref.decl)] = self.class_spec(ref.decl)
             if ref.config is not None and r.index(name) >= 0:
                 raise ClickError(ref.config_location or ref.location, "configuration string ignored on element reference")
             pending.append((ref, name, typ, decl, ins, outs))

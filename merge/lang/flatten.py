@@ -98,6 +98,9 @@ class Flattener:
         self.instances = 0  # compound instances expanded so far
         # the compound instances being expanded, outermost first: (name, class, location, body)
         self._instances: list[tuple[str, str, Location, Router]] = []
+        # the expanded configuration strings, each kept once: every instance of a compound makes its own
+        # copy of the same few strings ("eth0, BURST $BURST")
+        self._configs: dict[str, str] = {}
 
     # -- limits --------------------------------------------------------------------
 
@@ -130,6 +133,7 @@ class Flattener:
     def _expand_config(self, e: Element, name: str, env: cp.VariableEnvironment) -> str:
         missing: list[str] = []
         config = self._expand(e.config, env, e.location, f"the configuration of '{name}'", missing)
+        config = self._configs.setdefault(config, config)
         for var in dict.fromkeys(missing):
             self.warnings.append(
                 Diagnostic(

@@ -5,6 +5,13 @@ surrogate escapes so nothing is lost and positions stay per character), what
 is refused before parsing (a file that cannot be read, an ``ar`` archive),
 and runs the pipeline parse -> build -> flatten -> graph.  Warnings are
 returned, never printed.
+
+Memory (a generated configuration of 110,000 elements): :func:`load_text`
+and :func:`load_file` never hold the syntax tree of the whole file (each
+file-level statement is built as soon as it is parsed, then dropped), and the
+router is emptied into the graph as the graph is made.  With ``__slots__`` on
+the tree and router classes and shared strings and line numbers, the peak is
+under twice click-flatten's (``bench/bench_parse.py`` measures both).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from merge.lang.flatten import remove_groups
 from merge.lang.graph import from_router
 from merge.lang.limits import DEFAULT_LIMITS, LimitError, Limits
 from merge.lang.parser import Parser
+from merge.lang.router import Router
 
 _NO_LIMIT = 1 << 40  # a limit this large is none (Limits.none())
 
@@ -113,6 +121,15 @@ def build_graph(
     limits: Limits = DEFAULT_LIMITS,
 ) -> Parsed:
     """Build (and flatten) a parsed configuration, within ``limits`` (see :mod:`merge.lang.limits`)."""
+    if not cfg.statements:
+        raise ClickError(Location(cfg.file, 1, 1), "empty configuration: no statements")
+    b = _builder(known_classes, warnings, limits)
+    router = b.build(cfg)
+    return _graph(b, router, cfg.file, flatten, expand_vars, warnings, limits)
+
+
+def _builder(known_classes: Iterable[str] | None, warnings: list[Diagnostic], limits: Limits) -> Builder:
+    """A builder whose ``require(library ...)`` files are read within ``limits``, their warnings added to ``warnings``."""
 
     def load_library(path: str, where: Location) -> ast.Configuration:
         text = read_config_file(path, where, limits)
@@ -121,20 +138,59 @@ def build_graph(
         warnings.extend(p.warnings)
         return lib
 
-    if not cfg.statements:
-        raise ClickError(Location(cfg.file, 1, 1), "empty configuration: no statements")
     if known_classes is None:
         from merge.lang.stock_classes import stock_classes
 
         known_classes = stock_classes()
-    b = Builder(known_classes, load_library)
-    router = b.build(cfg)
+    return Builder(known_classes, load_library)
+
+
+def _graph(
+    b: Builder, router: Router, file: str, flatten: bool, expand_vars: bool, warnings: list[Diagnostic], limits: Limits
+) -> Parsed:
     if flatten:
         flatten_router(router, expand_vars=expand_vars, warnings=warnings, limits=limits)
     else:
         remove_groups(router)
-    g = from_router(router, cfg.file, flat=flatten)
+    # the router is emptied into the graph: the two are not held whole at once
+    g = from_router(router, file, flat=flatten, consume=True)
     return Parsed(g, warnings, b.libraries)
+
+
+def _load(
+    text: str,
+    filename: str,
+    flatten: bool,
+    expand_vars: bool,
+    known_classes: Iterable[str] | None,
+    limits: Limits,
+    warnings: list[Diagnostic],
+) -> Parsed:
+    """``build_graph(parse(text))`` without the syntax tree of the whole file: each file-level statement is built
+    as soon as it is parsed, then dropped.  The result, warnings and errors are the same: a syntax error anywhere
+    in the file is reported before any error of building (one found earlier is kept until the whole file has
+    parsed), and the warnings come in the same order (the file's, its libraries', flattening's)."""
+    library_warnings: list[Diagnostic] = []
+    b = _builder(known_classes, library_warnings, limits)
+    p = Parser(text, filename)
+    failed: Exception | None = None
+    empty = True
+    for s in p.iter_statements():
+        empty = False
+        if failed is None:
+            try:
+                b.add(s)
+            except Exception as exc:  # raised once the rest of the file is known to parse
+                failed = exc
+    if empty:
+        raise ClickError(Location(filename, 1, 1), "empty configuration: no statements")
+    if failed is not None:
+        raise failed
+    router = b.finish()
+    warnings.extend(p.warnings)
+    warnings.extend(library_warnings)
+    del p  # and its lexer's tables
+    return _graph(b, router, filename, flatten, expand_vars, warnings, limits)
 
 
 def load_text(
@@ -148,9 +204,7 @@ def load_text(
     """Parse (and by default flatten) configuration text."""
     check_text_size(text, filename, limits)
     with _no_gc():
-        p = Parser(text, filename)
-        cfg = p.parse()
-        return build_graph(cfg, flatten, expand_vars, known_classes, list(p.warnings), limits)
+        return _load(text, filename, flatten, expand_vars, known_classes, limits, [])
 
 
 def load_file(
@@ -160,10 +214,9 @@ def load_file(
     known_classes: Iterable[str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Parsed:
-    warnings: list[Diagnostic] = []
+    text = read_config_file(path, limits=limits)
     with _no_gc():
-        cfg = parse_file(path, warnings, limits)
-        return build_graph(cfg, flatten, expand_vars, known_classes, warnings, limits)
+        return _load(text, path, flatten, expand_vars, known_classes, limits, [])
 
 
 def display_path(path: str) -> str:

@@ -18,11 +18,15 @@ from typing import Any
 
 import networkx as nx
 
-from merge.lang.router import Router
+from merge.lang.router import Element, Router
 
 
-def from_router(router: Router, file: str, flat: bool = True) -> nx.MultiDiGraph:
-    """The graph of a router; ``flat`` says compounds were expanded."""
+def from_router(router: Router, file: str, flat: bool = True, consume: bool = False) -> nx.MultiDiGraph:
+    """The graph of a router; ``flat`` says compounds were expanded.
+
+    With ``consume`` the router is emptied as the graph is built (:meth:`Router.take_elements`): each
+    element and connection is freed once it is in the graph, so that a large router and its graph are not
+    both held whole at the same time.  The graph is the same."""
     g = nx.MultiDiGraph()
     g.graph["file"] = file
     g.graph["flat"] = flat
@@ -33,7 +37,14 @@ def from_router(router: Router, file: str, flat: bool = True) -> nx.MultiDiGraph
         if [kind, value] not in reqs:
             reqs.append([kind, value])
     g.graph["requirements"] = reqs
-    for e in router.elements:
+    # the connections as (from, to, from port, to port), kept apart from the elements they point to
+    conns = [(c.src.name, c.dst.name, c.src_port, c.dst_port)
+             for c in router.connections if not (c.dead or c.src.tunnel or c.dst.tunnel)]
+    elements: list[Element | None] = list(router.take_elements() if consume else router.elements)
+    for i, e in enumerate(elements):
+        assert e is not None
+        if consume:
+            elements[i] = None  # freed once in the graph
         if e.dead or e.tunnel:
             continue
         k = e.klass.resolved() if flat else e.klass
@@ -49,10 +60,13 @@ def from_router(router: Router, file: str, flat: bool = True) -> nx.MultiDiGraph
             line=e.location.line,
             column=e.location.column,
         )
-    for c in router.connections:
-        if c.dead or c.src.tunnel or c.dst.tunnel:
-            continue
-        g.add_edge(c.src.name, c.dst.name, key=(c.src_port, c.dst_port), from_port=c.src_port, to_port=c.dst_port)
+    del elements
+    keys: dict[tuple[int, int], tuple[int, int]] = {}  # the edge keys, each pair of ports one tuple
+    conns.reverse()
+    while conns:
+        u, v, sp, dp = conns.pop()
+        key = keys.setdefault((sp, dp), (sp, dp))
+        g.add_edge(u, v, key=key, from_port=sp, to_port=dp)
     return g
 
 

@@ -63,7 +63,7 @@ _ANGLE_SPECIAL = re.compile(r"[>/]")
 _DIRECTIVE = re.compile(r"#[ \t]*(?:line[ \t]+)?([0-9]+)?[ \t]*(\"(?:[^\"\\\n\r]|\\[^\n\r])*)?[^\n\r]*")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Token:
     """One lexeme: its kind, its text and its [start, end) offsets."""
 
@@ -89,7 +89,7 @@ def repr_token(text: str) -> str:
     return f"'{shown}'"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Directive:
     physical_line: int  # the first physical line the directive renumbers
     line: int  # the number that physical line gets
@@ -107,18 +107,36 @@ class Lexer:
         self._line_starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
         self._directives: list[_Directive] = []
         self._directive_lines: list[int] = []
+        # Memory: a large configuration has hundreds of thousands of tokens.  Every identifier is kept once
+        # (a name or class is written many times), every line number above 256 is one int object shared
+        # by all the locations on that line, and asking twice in a row for the same offset (a statement
+        # and its first element) gives the same Location.
+        self._words: dict[str, str] = {}
+        self._line_numbers: list[int] = []
+        self._last_offset = -1
+        self._last_location: Location | None = None
 
     # -- locations -------------------------------------------------------------
 
     def location(self, offset: int) -> Location:
         """The file, line and column of a character offset."""
-        physical = bisect.bisect_right(self._line_starts, offset)
-        column = offset - self._line_starts[physical - 1] + 1
+        if offset == self._last_offset and self._last_location is not None:
+            return self._last_location
+        starts = self._line_starts
+        physical = bisect.bisect_right(starts, offset)
+        column = offset - starts[physical - 1] + 1
         i = bisect.bisect_right(self._directive_lines, physical) - 1
         if i < 0:
-            return Location(self.filename, physical, column)
-        d = self._directives[i]
-        return Location(d.file, d.line + physical - d.physical_line, column)
+            numbers = self._line_numbers
+            if not numbers:
+                numbers.extend(range(len(starts) + 1))
+            loc = Location(self.filename, numbers[physical], column)
+        else:
+            d = self._directives[i]
+            loc = Location(d.file, d.line + physical - d.physical_line, column)
+        self._last_offset = offset
+        self._last_location = loc
+        return loc
 
     def error(self, offset: int, message: str) -> ClickError:
         return ClickError(self.location(offset), message)
@@ -180,9 +198,10 @@ class Lexer:
         m = _WORD.match(text, pos)
         if m:
             word = m.group()
-            self.pos = m.end()
+            word = self._words.setdefault(word, word)
+            end = self.pos = m.end()
             kind = word if word in KEYWORDS else IDENT
-            return Token(kind, word, pos, m.end())
+            return Token(kind, word, pos, end)
         if c == "$":
             m = _VARIABLE.match(text, pos)
             assert m is not None

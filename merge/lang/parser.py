@@ -17,6 +17,7 @@ driver's rule is followed.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from merge.lang import ast
 from merge.lang.errors import ClickError, Diagnostic, Location
@@ -82,39 +83,47 @@ class Parser:
         statements = self.statements(closer=None, nested=False, opener=None)
         return ast.Configuration(self.filename, statements, self.warnings)
 
+    def iter_statements(self) -> Iterator[ast.Statement]:
+        """The file-level statements one at a time, as they are parsed: the statements of :meth:`parse`
+        without the whole tree (a consumer can be done with each before the next is read).  A malformed
+        configuration raises its :class:`ClickError` when the iteration reaches it."""
+        return self._statements(closer=None, nested=False, opener=None)
+
     def statements(self, closer: str | None, nested: bool, opener: Token | None) -> list[ast.Statement]:
-        out: list[ast.Statement] = []
+        return list(self._statements(closer, nested, opener))
+
+    def _statements(self, closer: str | None, nested: bool, opener: Token | None) -> Iterator[ast.Statement]:
         lx = self.lx
         while True:
             t = lx.lex()
             k = t.kind
             if k in (IDENT, "[", "{", "(", ARROW, ARROW2):
                 lx.unlex(t)
-                out.append(self.connection(nested))
+                yield self.connection(nested)
             elif k == ELEMENTCLASS:
-                out.append(self.elementclass(t))
+                yield self.elementclass(t)
             elif k == REQUIRE:
-                out.append(self.require(t))
+                yield self.require(t)
             elif k == DEFINE:
-                out.append(self.define(t))
+                yield self.define(t)
             elif k == ";":
                 continue
             elif k in ("}", BAR2):
                 if closer != "}":
                     raise self.syntax_error(t)
                 lx.unlex(t)
-                return out
+                return
             elif k == ")":
                 if closer != ")":
                     raise self.syntax_error(t)
                 lx.unlex(t)
-                return out
+                return
             elif k == EOF:
                 if closer is not None:
                     assert opener is not None
                     what = "compound element" if closer == "}" else "element group"
                     raise self.error(opener, f"{what} '{opener.text}' is never closed: expected '{closer}' before end of file")
-                return out
+                return
             else:
                 raise self.syntax_error(t)
 

@@ -22,7 +22,7 @@ from merge.lang.limits import LimitError
 TUNNEL = "<tunnel>"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ElementClass:
     """A class: primitive (a C++ class name), compound, synonym or tunnel."""
 
@@ -47,7 +47,7 @@ class ElementClass:
 TUNNEL_CLASS = ElementClass(TUNNEL, "tunnel")
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Element:
     name: str
     klass: ElementClass
@@ -68,7 +68,7 @@ class Element:
         return self.name.startswith(";")
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Connection:
     src: Element
     src_port: int
@@ -78,7 +78,7 @@ class Connection:
     dead: bool = False
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Router:
     name: str = ""
     location: Location | None = None
@@ -95,9 +95,11 @@ class Router:
     ninputs: int = 0
     noutputs: int = 0
     anonymous_offset: int = 0
-    _conn_keys: set = field(default_factory=set)
-    _out: dict = field(default_factory=dict)  # element index -> list of connections from it
-    _in: dict = field(default_factory=dict)  # element index -> list of connections to it
+    _conn_keys: set = field(default_factory=set)  # of _conn_key(...): a repeated connection is stored once
+    # element index -> list of connections from it / to it, for the elements that are or may become tunnels
+    # (see connections_from); None: dropped, built again when asked (see _index)
+    _out: dict | None = field(default_factory=dict)
+    _in: dict | None = field(default_factory=dict)
 
     # -- elements ------------------------------------------------------------------
 
@@ -162,7 +164,7 @@ class Router:
     def connect(self, src: Element, src_port: int, dst: Element, dst_port: int, location: Location) -> None:
         src_port = max(src_port, 0)
         dst_port = max(dst_port, 0)
-        key = (src.index, src_port, dst.index, dst_port)
+        key = _conn_key(src.index, src_port, dst.index, dst_port)
         if src_port >= src.noutputs:
             src.noutputs = src_port + 1
         if dst_port >= dst.ninputs:
@@ -172,14 +174,40 @@ class Router:
         self._conn_keys.add(key)
         c = Connection(src, src_port, dst, dst_port, location)
         self.connections.append(c)
-        self._out.setdefault(src.index, []).append(c)
-        self._in.setdefault(dst.index, []).append(c)
+        if self._out is not None and self._in is not None:
+            if src.klass.kind != "primitive":
+                self._out.setdefault(src.index, []).append(c)
+            if dst.klass.kind != "primitive":
+                self._in.setdefault(dst.index, []).append(c)
+
+    # The connections from and to an element are asked for tunnels only (compound and group boundaries), so
+    # only those of elements that are or may become tunnels are indexed: an element of a primitive class never
+    # becomes anything else (flattening turns compound instances into tunnels, and other elements into
+    # primitives).  On a large router that is most of the index saved.  For an element of a primitive class,
+    # the connections are looked for in all of them.
+
+    def _index(self) -> tuple[dict, dict]:
+        """The index of connections from and to elements that may be tunnels, built again if it was dropped."""
+        if self._out is None or self._in is None:
+            out: dict[int, list[Connection]] = {}
+            into: dict[int, list[Connection]] = {}
+            for c in self.connections:
+                if c.src.klass.kind != "primitive":
+                    out.setdefault(c.src.index, []).append(c)
+                if c.dst.klass.kind != "primitive":
+                    into.setdefault(c.dst.index, []).append(c)
+            self._out, self._in = out, into
+        return self._out, self._in
 
     def connections_from(self, e: Element) -> list[Connection]:
-        return [c for c in self._out.get(e.index, ()) if not c.dead]
+        if e.klass.kind == "primitive":
+            return [c for c in self.connections if c.src is e and not c.dead]
+        return [c for c in self._index()[0].get(e.index, ()) if not c.dead]
 
     def connections_to(self, e: Element) -> list[Connection]:
-        return [c for c in self._in.get(e.index, ()) if not c.dead]
+        if e.klass.kind == "primitive":
+            return [c for c in self.connections if c.dst is e and not c.dead]
+        return [c for c in self._index()[1].get(e.index, ()) if not c.dead]
 
     def check_pseudoelement(self, e: Element, isoutput: bool, owner: str, location: Location) -> int:
         """Check the use of an ``input``/``output`` pseudo-element; return its port count."""
@@ -204,29 +232,10 @@ class Router:
         than that: paths through a boundary that many sources enter and many destinations leave become
         every source times every destination."""
         live = [c for c in self.connections if not c.dead]
-        expansions: dict[tuple[int, int], list[tuple[Element, int]] | None] = {}
-
-        def expand(elt: Element, port: int) -> list[tuple[Element, int]]:
-            """Sources that reach ``elt``'s output ``port`` (elt is a tunnel with tunnel_in)."""
-            key = (elt.index, port)
-            if key in expansions:
-                got = expansions[key]
-                return got if got is not None else []  # a cycle of tunnels leads nowhere
-            expansions[key] = None
-            other = elt.tunnel_in
-            assert other is not None
-            sources = [(c.src, c.src_port) for c in self.connections_to(other) if c.dst_port == port]
-            if not sources:
-                _unused_port_error(other, elt, port, True)
-            result: list[tuple[Element, int]] = []
-            for src, sport in sources:
-                if src.tunnel and src.tunnel_in is not None:
-                    result.extend(expand(src, sport))
-                else:
-                    result.append((src, sport))
-            expansions[key] = result
-            return result
-
+        # (tunnel index, port) -> the sources that reach that output, flat: (element, port, element, port, ...);
+        # None while being expanded.  Flat tuples under int keys: there is one entry per used port of every
+        # compound instance and group, and a large router has hundreds of thousands.
+        expansions: dict[int | tuple[int, int], tuple[Element | int, ...] | None] = {}
         # Every input of a tunnel pair must lead somewhere.
         for c in live:
             d = c.dst
@@ -237,10 +246,13 @@ class Router:
         for c in live:
             s = c.src
             if s.tunnel and s.tunnel_in is not None:
-                expand(s, c.src_port)
+                self._expand_tunnel(s, c.src_port, expansions)
         for c in live:
             if c.src.tunnel and c.src.tunnel_in is not None and not c.dst.tunnel:
-                for src, sport in expand(c.src, c.src_port):
+                flat = self._expand_tunnel(c.src, c.src_port, expansions)
+                for i in range(0, len(flat), 2):
+                    src, sport = flat[i], flat[i + 1]
+                    assert isinstance(src, Element) and isinstance(sport, int)
                     if not src.tunnel:
                         self.connect(src, sport, c.dst, c.dst_port, c.location)
                         if max_connections is not None and len(self.connections) > max_connections:
@@ -248,23 +260,75 @@ class Router:
                                 c.location, "max_connections", max_connections,
                                 f"the connections into '{c.dst.name}' through compound and group boundaries "
                                 f"bring the configuration's connections to {len(self.connections):,}")
+        expansions.clear()  # before the connections are, not after
         for e in self.elements:
             if e.tunnel and (e.tunnel_in is not None or e.tunnel_out is not None):
                 e.dead = True
         self._kill_dead_connections()
+
+    def _expand_tunnel(
+        self, elt: Element, port: int, expansions: dict[int | tuple[int, int], tuple[Element | int, ...] | None]
+    ) -> tuple[Element | int, ...]:
+        """Sources that reach ``elt``'s output ``port`` (elt is a tunnel with tunnel_in), flat, memoized in
+        ``expansions`` (a method, not a closure that calls itself: that would be a reference cycle, holding
+        ``expansions`` until the next garbage collection)."""
+        key = elt.index << 20 | port if port < 0x100000 else (elt.index, port)
+        if key in expansions:
+            got = expansions[key]
+            return got if got is not None else ()  # a cycle of tunnels leads nowhere
+        expansions[key] = None
+        other = elt.tunnel_in
+        assert other is not None
+        sources = [(c.src, c.src_port) for c in self.connections_to(other) if c.dst_port == port]
+        if not sources:
+            _unused_port_error(other, elt, port, True)
+        result: list[Element | int] = []
+        for src, sport in sources:
+            if src.tunnel and src.tunnel_in is not None:
+                result.extend(self._expand_tunnel(src, sport, expansions))
+            else:
+                result.append(src)
+                result.append(sport)
+        flat = expansions[key] = tuple(result)
+        return flat
 
     def _kill_dead_connections(self) -> None:
         keep = []
         for c in self.connections:
             if c.dead or c.src.dead or c.dst.dead:
                 c.dead = True
-                self._conn_keys.discard((c.src.index, c.src_port, c.dst.index, c.dst_port))
+                self._conn_keys.discard(_conn_key(c.src.index, c.src_port, c.dst.index, c.dst_port))
             else:
                 keep.append(c)
         self.connections = keep
+        # The index still holds the dead connections: drop it (built again if asked), so they are freed.
+        self._out = self._in = None
 
     def live_elements(self) -> list[Element]:
         return [e for e in self.elements if not e.dead]
+
+    def take_elements(self) -> list[Element]:
+        """Empty the router and hand over its elements, in order, for their last use (see
+        :func:`merge.lang.graph.from_router`): its names, connections and indexes are dropped, and the
+        tunnel pairs unlinked (they hold each other), so that whatever the caller lets go of is freed at once,
+        even with the cyclic garbage collector off."""
+        elements = self.elements
+        for e in elements:
+            e.tunnel_in = e.tunnel_out = None
+        self.elements = []
+        self.names = {}
+        self.connections = []
+        self._conn_keys = set()
+        self._out = self._in = None
+        return elements
+
+
+def _conn_key(src: int, src_port: int, dst: int, dst_port: int) -> int | tuple[int, int, int, int]:
+    """The key of a connection between element indexes and ports: one int (smaller than a tuple, and there is one
+    per connection) when the numbers fit in it, as they always do in practice; else the tuple."""
+    if src_port < 0x100000 and dst_port < 0x100000 and src < 0x100000000 and dst < 0x100000000:
+        return (((src << 20 | src_port) << 32 | dst) << 20) | dst_port
+    return (src, src_port, dst, dst_port)
 
 
 def _unused_port_error(in_elt: Element, out_elt: Element, port: int, is_output: bool) -> None:
