@@ -22,8 +22,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from merge.lang import ast
 from merge.lang.build import Builder
@@ -34,6 +33,9 @@ from merge.lang.graph import from_router
 from merge.lang.limits import DEFAULT_LIMITS, LimitError, Limits
 from merge.lang.parser import Parser
 from merge.lang.router import Router
+
+if TYPE_CHECKING:  # networkx is imported where a graph is made: `certify install` never needs it
+    import networkx as nx
 
 _NO_LIMIT = 1 << 40  # a limit this large is none (Limits.none())
 

@@ -14,11 +14,12 @@ are two edges, and a repeated connection is one.  Graph attributes:
 
 from __future__ import annotations
 
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from merge.lang.router import Element, Router
+
+if TYPE_CHECKING:  # networkx is imported where a graph is made: `certify install` never needs it
+    import networkx as nx
 
 
 def from_router(router: Router, file: str, flat: bool = True, consume: bool = False) -> nx.MultiDiGraph:
@@ -27,6 +28,8 @@ def from_router(router: Router, file: str, flat: bool = True, consume: bool = Fa
     With ``consume`` the router is emptied as the graph is built (:meth:`Router.take_elements`): each
     element and connection is freed once it is in the graph, so that a large router and its graph are not
     both held whole at the same time.  The graph is the same."""
+    import networkx as nx
+
     g = nx.MultiDiGraph()
     g.graph["file"] = file
     g.graph["flat"] = flat

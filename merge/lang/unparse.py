@@ -11,10 +11,13 @@ strings and connections): configuration strings are written back verbatim.
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from merge.lang.confparse import quote
 from merge.lang.graph import connections
+
+if TYPE_CHECKING:  # networkx is imported where a graph is made: `certify install` never needs it
+    import networkx as nx
 
 
 def _config_part(config: str) -> str:
