@@ -7,7 +7,8 @@ Decides, for one network, from its own configuration file:
 * it parses and flattens exactly as Click would (MN100, with Click's error),
   within the policy's ``limits``, checked while it is expanded: its size
   (MN113), elements (MN109), connections (MN110), compound nesting depth
-  (MN111) and instances (MN112), and variable expansion (MN114);
+  (MN111) and instances (MN112), and variable expansion (MN114); then, once
+  flattened, its tasks (MN115) and device elements (MN116);
 * every device element (FromDevice, PollDevice, ToDevice: the policy's
   ``device_classes``) names a device assigned to the network (MN101, MN108),
   and no device is read twice (MN107);
@@ -34,9 +35,9 @@ from certify.core.findings import Finding, make_finding
 from merge import rules
 from merge.lang import ast
 from merge.lang import confparse as cp
-from merge.lang.errors import ClickError, Diagnostic
+from merge.lang.errors import ClickError, Diagnostic, Location
 from merge.lang.frontend import build_graph, parse_file
-from merge.lang.limits import LimitError
+from merge.lang.limits import MAXIMUM, LimitError
 from merge.policy import Policy
 from merge.ports import check_ports
 from merge.system import Network
@@ -90,6 +91,23 @@ def _requires(stmts: Iterable[ast.Statement]) -> Iterable[ast.Require]:
                         yield from _requires(r.group.statements)
 
 
+def _count_limits(g: nx.MultiDiGraph, policy: Policy) -> LimitError | None:
+    """The first element past the policy's ``max_tasks`` or ``max_devices`` (in the flattened graph's order,
+    which is the configuration's), as the limit error it makes."""
+    counts = {"max_tasks": 0, "max_devices": 0}
+    for n, d in g.nodes(data=True):
+        for limit, member in (("max_tasks", d["klass"] in policy.task_classes),
+                              ("max_devices", d["klass"] in policy.device_classes)):
+            if not member:
+                continue
+            counts[limit] += 1
+            value = min(getattr(policy.limits, limit), MAXIMUM.get(limit, 1 << 62))
+            if counts[limit] > value:
+                return LimitError(Location(d["file"], d["line"], d["column"]), limit, value,
+                                  f"element '{n}' ({d['klass']}) is one too many")
+    return None
+
+
 def check_network(
     network: Network, policy: Policy, metadata: Mapping[str, Mapping[str, str]], known_classes: frozenset[str]
 ) -> NetworkResult:
@@ -127,6 +145,9 @@ def check_network(
     except ClickError as e:
         return refused(e)
     g = parsed.graph
+    crossed = _count_limits(g, policy)
+    if crossed is not None:
+        return refused(crossed)
     res.graph = g
     readers: dict[str, list[str]] = {}
     assigned = ", ".join(sorted(network.devices)) or "none"

@@ -22,7 +22,7 @@ import jsonschema
 import yaml
 
 from merge.lang.errors import ClickError, Location
-from merge.lang.limits import DEFAULT_LIMITS, Limits
+from merge.lang.limits import DEFAULT_LIMITS, MAXIMUM, Limits
 
 DEFAULT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "network_policy.yaml")
 
@@ -43,7 +43,8 @@ SCHEMA: dict[str, Any] = {
         "limits": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {name: {"type": "integer", "minimum": 1} for name in Limits.names()},
+            "properties": {name: {"type": "integer", "minimum": 1, **({"maximum": MAXIMUM[name]} if name in MAXIMUM else {})}
+                           for name in Limits.names()},
         },
         "task_bursts": {
             "type": "object",

@@ -23,6 +23,8 @@ COMPOUND_TOO_DEEP = rule("MN111")
 TOO_MANY_INSTANCES = rule("MN112")
 CONFIG_TOO_LARGE = rule("MN113")
 EXPANSION_TOO_LARGE = rule("MN114")
+TOO_MANY_TASKS = rule("MN115")
+TOO_MANY_DEVICES = rule("MN116")
 PORT_COUNT = rule("MN201")
 UNCONNECTED_PORT = rule("MN202")
 PUSH_PULL = rule("MN203")
@@ -42,6 +44,8 @@ LIMIT_RULES: dict[str, Rule] = {
     "max_compound_instances": TOO_MANY_INSTANCES,
     "max_config_bytes": CONFIG_TOO_LARGE,
     "max_define_bytes": EXPANSION_TOO_LARGE,
+    "max_tasks": TOO_MANY_TASKS,
+    "max_devices": TOO_MANY_DEVICES,
 }
 
 RULES: list[Rule] = list(MN_RULES)

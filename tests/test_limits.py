@@ -191,7 +191,7 @@ def test_at_the_limit_passes_and_one_past_is_refused(text, limit, value):
 
 def test_the_defaults_fit_every_name():
     assert set(Limits.names()) == {"max_elements", "max_connections", "max_depth", "max_compound_instances",
-                                   "max_config_bytes", "max_define_bytes"}
+                                   "max_config_bytes", "max_define_bytes", "max_tasks", "max_devices"}
 
 
 # --- the network policy and the checks ------------------------------------------------------------------------------
@@ -280,3 +280,20 @@ def test_the_platforms_own_configurations_are_read_without_tenant_limits(tmp_pat
     assert load_file(str(tmp_path / "master.click"), limits=Limits.none()).graph.number_of_nodes() == 2 * (n // 2 + 1)
     data = load_report_data(LayeredDatabase.open([], stock=True), str(tmp_path), None)
     assert data.plan == {"networks": {}, "elements": {}}
+
+
+def test_tasks_and_device_elements_are_counted_after_flattening(tmp_path):
+    """A compound of task elements used many times crosses max_tasks at its first task too many; max_devices
+    cannot be raised past the 256 ToDevice inputs the egress can tell apart."""
+    body = "elementclass Four { input -> Queue -> Unqueue -> Unqueue -> Unqueue -> Unqueue -> output }\n"
+    path = tmp_path / "net.click"
+    path.write_text(body + "Idle -> " + " -> ".join(["Four"] * 65) + " -> Discard;\n")
+    res = check_network(Network("net", 1000, str(path), "net.click", {}), load_policy(), stock_elements(),
+                        stock_classes())
+    assert [str(f) for f in res.findings] == [
+        f"{path}:1:39: MN115: element 'Four@66/Unqueue@2' (Unqueue) is one too many (more than 256 tasks; the limit "
+        "max_tasks)"]
+    user = tmp_path / "policy.yaml"
+    user.write_text("version: 1\nlimits: {max_devices: 1000}\n")
+    with pytest.raises(ClickError, match="limits.max_devices: 1000 is greater than the maximum of 256"):
+        load_policy(str(user))

@@ -129,6 +129,8 @@ FIXTURES: dict[str, Fixture] = {
     "MN112": limited("instances.click"),
     "MN113": limited("size.click"),
     "MN114": limited("expansion.click"),
+    "MN115": limited("tasks.click"),
+    "MN116": limited("devices.click"),
     "MN201": network("ports.click"),
     "MN202": network("ports.click"),
     "MN203": network("ports.click"),

@@ -37,6 +37,15 @@ at the limit is still parsed, flattened and checked in about a second:
     arguments) in all of the configuration: a ``define`` chain that doubles at
     each step is stopped after a few megabytes, and so is one large value used
     by every element.  Four times the configuration size limit.
+``max_tasks`` (256)
+    Elements of the network policy's task classes (Unqueue, TimedSource, ...)
+    after flattening: each is a task or timer the network's kernel thread
+    schedules.  Counted by the network checks (:mod:`merge.checks`), which
+    know the task classes; the language does not.
+``max_devices`` (64, at most 256)
+    Device elements (FromDevice, ToDevice, PollDevice) after flattening: each
+    ToDevice becomes a painted input of the network's egress scheduler, and a
+    Paint annotation holds at most 256 values.  Counted by the network checks.
 """
 
 from __future__ import annotations
@@ -56,6 +65,8 @@ class Limits:
     max_compound_instances: int = 10_000
     max_config_bytes: int = 1 << 20
     max_define_bytes: int = 4 << 20
+    max_tasks: int = 256
+    max_devices: int = 64
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -78,7 +89,11 @@ WHAT = {
     "max_compound_instances": "compound instances",
     "max_config_bytes": "bytes of configuration",
     "max_define_bytes": "bytes of variable expansion",
+    "max_tasks": "tasks",
+    "max_devices": "device elements",
 }
+# a limit no policy may raise past (the platform's own): see max_devices
+MAXIMUM = {"max_devices": 256}
 
 
 class LimitError(ClickError):
