@@ -150,8 +150,10 @@ def cut(
     g = result.graph
     assert g is not None
     name = result.network.name
-    resolved = resolve_processing(g, metadata)
     side = {e: ("kernel" if s == "device" else s) for e, s in placement.side.items()}
+    if "user" not in side.values():  # nothing to cut: the kernel part is the network's graph (read, not changed)
+        return Split(name, g, nx.MultiDiGraph(), [])
+    resolved = resolve_processing(g, metadata)
     kernel = nx.MultiDiGraph()
     user = nx.MultiDiGraph()
     for e, d in g.nodes(data=True):

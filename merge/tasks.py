@@ -217,10 +217,10 @@ class CostModel:
         if rec is None:
             return INF
         nports = self._nports.get(n)
-        if nports is None:
+        if nports is None:  # the adjacency dicts themselves (networkx's views cost more than the walk)
             nports = self._nports[n] = (
-                max((d["to_port"] for kd in self.g.pred[n].values() for d in kd.values()), default=-1) + 1,
-                max((d["from_port"] for kd in self.g.succ[n].values() for d in kd.values()), default=-1) + 1)
+                max((d["to_port"] for kd in self.g._pred[n].values() for d in kd.values()), default=-1) + 1,
+                max((d["from_port"] for kd in self.g._succ[n].values() for d in kd.values()), default=-1) + 1)
         config = self.g.nodes[n]["config"]
         reads = self._instances.get(("reads config", id(rec)))
         if reads is None:
@@ -245,7 +245,7 @@ class CostModel:
         return self._paths[key]
 
     def _downstream(self, n: str, port_filter: int | None, seen: frozenset[str]) -> PathCost:
-        outs = sorted(((n, v, d) for v, kd in self.g.succ[n].items() for d in kd.values()),
+        outs = sorted(((n, v, d) for v, kd in self.g._succ[n].items() for d in kd.values()),
                       key=lambda x: (x[2]["from_port"], x[1]))
         best = _NO_PATH
         total = 0.0
@@ -303,7 +303,7 @@ class CostModel:
     def _upstream(self, n: str, seen: frozenset[str]) -> PathCost:
         best = _NO_PATH
         proc = self.processing(n)
-        for u, _, d in sorted(((u, n, d) for u, kd in self.g.pred[n].items() for d in kd.values()),
+        for u, _, d in sorted(((u, n, d) for u, kd in self.g._pred[n].items() for d in kd.values()),
                               key=lambda x: (x[2]["to_port"], x[0])):
             if proc is None or proc[0][min(d["to_port"], len(proc[0]) - 1)] == "h":
                 continue  # a push input: not pulled by this task
