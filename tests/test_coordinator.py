@@ -165,6 +165,31 @@ def test_malformed_oversize_and_stalled_clients_do_not_stop_the_others(daemon, t
     assert "over the limit" in log and "not JSON" in log
 
 
+def test_hostile_configurations_are_refused_while_the_other_installs_go_through(daemon, tmp_path):
+    """A configuration of about a million elements (nested compounds, each using the previous one twice), a
+    wide fan-out and a doubling define chain, installed at the same time as ten good ones: each hostile one is
+    refused at its first limit, with its location; every good one is accepted."""
+    bomb = "elementclass B0 { input -> Null -> output }\n" + "".join(
+        f"elementclass B{i} {{ input -> B{i - 1} -> B{i - 1} -> output }}\n" for i in range(1, 21))
+    hostile = {
+        "n40": (bomb + "FromDevice(eth1) -> B20 -> Queue -> ToDevice(eth1);\n", "n40.click:2:28: MN112"),
+        "n41": ("Idle -> Discard;\n" + "Idle -> Discard;\n" * 30_000, "MN109"),
+        "n42": ("define($a0 xxxxxxxx" + "".join(f", $a{i} $a{i - 1}$a{i - 1}" for i in range(1, 40)) + ");\n"
+                "FromDevice(eth1) -> Paint($a39) -> Queue -> ToDevice(eth1);\n", "MN114"),
+    }
+    for n, (text, _) in hostile.items():
+        (tmp_path / f"{n}.click").write_text(text)
+    procs = {n: install(tmp_path, daemon.sock, tmp_path / f"{n}.click", n) for n in hostile}
+    procs.update({f"n{i:02d}": install(tmp_path, daemon.sock, tmp_path / f"n{i:02d}.click", f"n{i:02d}")
+                  for i in range(10)})
+    out = {n: (p.wait(timeout=300), p.stderr.read().decode()) for n, p in procs.items()}
+    for n, (_, want) in hostile.items():
+        code, err = out[n]
+        assert code == 1 and want in err, (n, err)
+    assert all(out[f"n{i:02d}"][0] == 0 for i in range(10)), out
+    assert accepted(tmp_path) == [f"n{i:02d}" for i in range(10)]
+
+
 def _ask_as(uid, sock_path, msg):
     """Send one request from a child process running as ``uid`` (fork, setuid, no exec)."""
     import json as _json
