@@ -91,9 +91,6 @@ def certify_library(
     progress: Callable[[int, int], None] | None = None,
     force: bool = False,
 ) -> LibraryResult:
-    from analyzers.engine import analyze_paths
-    from analyzers.frontend import ParseOptions
-
     ctx = Context.current(analyzer_policy=policy_path)
     pv = ctx.policy_version
     # where the sources are, for every later reader; not for the shipped stock database, whose tree is never
@@ -102,20 +99,30 @@ def certify_library(
     base: str | None = None if shipped else os.path.relpath(root, os.path.abspath(db.path))
     res = LibraryResult()
     files = element_files(dirs)
-    # fresh records by their exact set of sources
-    known: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    # fresh records by each of their sources: a file is unchanged when some fresh record was made from it and
+    # from every header it includes, as they are now (a class with variants in several files, FromDevice's,
+    # has one record whose sources are all of theirs)
+    fresh: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for d in Decisions(LayeredDatabase([db]), ctx).all():
         if d.state == "fresh" and d.record is not None and d.record.get("source_base") == base:
-            key = tuple(sorted((s["path"], s["sha256"]) for s in d.record["sources"]))
-            known.setdefault(key, []).append(d.klass)
+            for src in d.record["sources"]:
+                fresh.setdefault((src["path"], src["sha256"]), []).append(d.record)
     pending: list[str] = []
     kept: dict[str, list[dict[str, Any]]] = {}  # skipped file -> its fresh records
     for f in files:
-        key = tuple(sources_of(f, root))
-        if not force and key in known:
-            kept[f] = [r for r in (db.read(k).record for k in known[key]) if r is not None]
+        mine = sources_of(f, root)
+        own = next(src for src in mine if src[0] == os.path.relpath(f, root))
+        whole = [r for r in fresh.get(own, [])
+                 if set(mine) <= {(x["path"], x["sha256"]) for x in r["sources"]}]
+        if not force and whole:
+            kept[f] = whole
         else:
             pending.append(f)
+    if not pending and not force:
+        return _tally(kept, res, root)
+    from analyzers.engine import analyze_paths
+    from analyzers.frontend import ParseOptions
+
     opts = ParseOptions(click_root=click_root)
     results = analyze_paths(pending, opts, policy_path, True, jobs, progress) if pending else []
     # a kept record that relied on a global no file wrote is re-analysed when a new file writes it
@@ -133,10 +140,7 @@ def certify_library(
 
         relax(results, load_policy(policy_path),
               {g for recs in kept.values() for rec in recs for g in rec.get("global_writes", [])})
-    for f, recs in kept.items():
-        res.skipped += 1
-        for rec in recs:
-            res.per_dir.setdefault(os.path.relpath(os.path.dirname(f), root), collections.Counter())[rec["verdict"]] += 1
+    _tally(kept, res, root)
     if pending:
         by_class: dict[str, list[tuple[str, Any]]] = {}
         for path, fr in zip(pending, results):
@@ -157,6 +161,15 @@ def certify_library(
             res.records += 1
             for path, _ in variants:
                 res.per_dir.setdefault(os.path.relpath(os.path.dirname(path), root), collections.Counter())[rec["verdict"]] += 1
+    return res
+
+
+def _tally(kept: dict[str, list[dict[str, Any]]], res: LibraryResult, root: str) -> LibraryResult:
+    """Count the unchanged files and their records' verdicts, by directory."""
+    for f, recs in kept.items():
+        res.skipped += 1
+        for rec in recs:
+            res.per_dir.setdefault(os.path.relpath(os.path.dirname(f), root), collections.Counter())[rec["verdict"]] += 1
     return res
 
 

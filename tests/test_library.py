@@ -82,3 +82,28 @@ def test_shipped_stock_database():
     # no source text: findings name files relative to the Click tree, sources carry hashes only
     for s in statuses[:50]:
         assert all(not os.path.isabs(x["path"]) and len(x["sha256"]) == 64 for x in s.record["sources"])
+
+
+def test_a_class_with_variants_in_several_files_is_unchanged_until_one_of_them_changes(tmp_path):
+    """One record for a class exported by two files (as FromDevice is, per driver): a re-run over the unchanged
+    tree analyzes neither; editing one variant re-analyzes both, and the record is made from both again."""
+    for sub in ("linuxish", "userish"):
+        src = tmp_path / "elements" / sub
+        src.mkdir(parents=True)
+        for f in ("good_member_state.cc", "helper.hh"):
+            shutil.copy(os.path.join(FIX, "analyzers", "KS101", f), src / f)
+    db = tmp_path / "db"
+    args = [str(tmp_path / "elements"), "--db", str(db), "--click-root", os.path.join(ROOT, "examples"),
+            "--root", str(tmp_path)]
+    r = library(*args)
+    assert r.returncode == 0, r.stderr.decode()
+    d = Database(str(db))
+    (klass,) = d.classes()
+    assert sorted(s["path"] for s in d.read(klass).record["sources"]) == [
+        "elements/linuxish/good_member_state.cc", "elements/userish/good_member_state.cc"]
+    assert "0 files analyzed, 2 unchanged, 0 records written" in library(*args).stderr.decode()
+    edited = tmp_path / "elements" / "userish" / "good_member_state.cc"
+    edited.write_text(edited.read_text() + "\n// edited\n")
+    assert "2 files analyzed, 0 unchanged, 1 records written" in library(*args).stderr.decode()
+    decisions = Decisions(LayeredDatabase([Database(str(db))]), Context.current())
+    assert [(x.klass, x.state) for x in decisions.all()] == [(klass, "fresh")]
