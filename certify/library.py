@@ -30,7 +30,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from analyzers.assumptions import merge as merge_assumptions
 from element_db.decision import ANALYZER_VERSION, Context, Decisions, policy_version
 from element_db.record import make_record, now, sha256_file
 from element_db.store import STOCK_DB, Database, LayeredDatabase
@@ -109,16 +108,26 @@ def certify_library(
                 fresh.setdefault((src["path"], src["sha256"]), []).append(d.record)
     pending: list[str] = []
     kept: dict[str, list[dict[str, Any]]] = {}  # skipped file -> its fresh records
+    # files that export no element: unchanged when their sources and the versions are what they were
+    elementless = _read_elementless(db)
+    versions = {"analyzer_version": ANALYZER_VERSION, "policy_version": pv}
+    quiet: dict[str, list[str]] = {}  # skipped element-less file -> the globals it writes
     for f in files:
         mine = sources_of(f, root)
-        own = next(src for src in mine if src[0] == os.path.relpath(f, root))
+        rel = os.path.relpath(f, root)
+        own = next(src for src in mine if src[0] == rel)
         whole = [r for r in fresh.get(own, [])
                  if set(mine) <= {(x["path"], x["sha256"]) for x in r["sources"]}]
+        before = elementless.get(rel)
         if not force and whole:
             kept[f] = whole
+        elif not force and before is not None and before.get("sources") == [list(x) for x in mine] and \
+                all(before.get(k) == v for k, v in versions.items()):
+            quiet[f] = list(before.get("global_writes", []))
         else:
             pending.append(f)
     if not pending and not force:
+        res.skipped += len(quiet)
         return _tally(kept, res, root)
     from analyzers.engine import analyze_paths
     from analyzers.frontend import ParseOptions
@@ -139,7 +148,9 @@ def certify_library(
         from analyzers.policy import load_policy
 
         relax(results, load_policy(policy_path),
-              {g for recs in kept.values() for rec in recs for g in rec.get("global_writes", [])})
+              {g for recs in kept.values() for rec in recs for g in rec.get("global_writes", [])}
+              | {g for writes in quiet.values() for g in writes})
+    res.skipped += len(quiet)
     _tally(kept, res, root)
     if pending:
         by_class: dict[str, list[tuple[str, Any]]] = {}
@@ -154,6 +165,18 @@ def certify_library(
                     continue
                 by_class.setdefault(name, []).append((path, rep))
         writes = {path: fr.global_writes for path, fr in zip(pending, results)}
+        exporting = {path for cls in by_class.values() for path, _ in cls}
+        changed = False
+        for path, fr in zip(pending, results):
+            rel = os.path.relpath(path, root)
+            if path in exporting:
+                changed |= elementless.pop(rel, None) is not None
+            elif not fr.elements:  # nothing exported (a name refused is analysed again: it is reported each run)
+                elementless[rel] = {"sources": [list(x) for x in sources_of(path, root)],
+                                    "global_writes": sorted(fr.global_writes), **versions}
+                changed = True
+        if changed:
+            _write_elementless(db, elementless)
         stamp = now()
         for name, variants in sorted(by_class.items()):
             rec = _record(name, variants, root, pv, stamp, base, writes)
@@ -162,6 +185,37 @@ def certify_library(
             for path, _ in variants:
                 res.per_dir.setdefault(os.path.relpath(os.path.dirname(path), root), collections.Counter())[rec["verdict"]] += 1
     return res
+
+
+ELEMENTLESS = ".library-elementless.json"
+
+
+def _read_elementless(db: Database) -> dict[str, dict[str, Any]]:
+    """The database's list of analysed files that export no element (a file that is not a record: its name is no
+    class name); unreadable or malformed: empty (every such file is analysed again)."""
+    import json
+
+    try:
+        with open(os.path.join(db.path, ELEMENTLESS), encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    return {k: v for k, v in files.items() if isinstance(v, dict)} if isinstance(files, dict) else {}
+
+
+def _write_elementless(db: Database, files: dict[str, dict[str, Any]]) -> None:
+    """Write the list atomically, under the database's lock."""
+    import json
+
+    path = os.path.join(db.path, ELEMENTLESS)
+    with db.lock():
+        tmp = f"{path}.tmp{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"version": 1, "files": files}, f, sort_keys=True, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
 
 
 def _tally(kept: dict[str, list[dict[str, Any]]], res: LibraryResult, root: str) -> LibraryResult:
@@ -216,6 +270,8 @@ def _record(name: str, variants: list[tuple[str, Any]], root: str, pv: str, stam
         extra["suppressions"] = suppressions
     # what the verdict rests on without a proof, every variant's (an empty list: nothing taken on trust; a record
     # without the field predates it)
+    from analyzers.assumptions import merge as merge_assumptions  # (sympy: only when a record is written)
+
     extra["assumptions"] = merge_assumptions(*(rep.assumptions for _p, rep in variants))
     # the library-wide proof that some globals are never written (analyzers.globaluse): what this record relied
     # on, and what its own sources write, so that a later file or layer that writes one makes it stale

@@ -55,16 +55,83 @@ _VALIDATED: dict[str, tuple[str, bool]] = {}  # sha256 of a record file's text -
 
 
 def _validate(text: str, rec: Any) -> tuple[str, bool]:
-    """Schema and digest check of one record, remembered by the text's hash: a merge reads each record once
-    per element and per round, and the schema check is most of the cost."""
+    """Schema and digest check of one record, remembered by the text's hash: in this process (a merge reads each
+    record once per element and per round) and, for a valid record, across processes in the user's cache
+    (:class:`_KnownValid`): the schema check is most of the cost of reading a database."""
     key = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if key not in _VALIDATED:
+        if _KNOWN_VALID.holds(key):
+            _VALIDATED[key] = ("", True)
+            return _VALIDATED[key]
         errors = schema_errors(rec)
         why = f"does not fit the record schema: {errors[0]}" if errors else ""
         if len(_VALIDATED) > 100_000:
             _VALIDATED.clear()
         _VALIDATED[key] = (why, not errors and compute_digest(rec) == rec["digest"])
+        if _VALIDATED[key] == ("", True):
+            _KNOWN_VALID.add(key)
     return _VALIDATED[key]
+
+
+class _KnownValid:
+    """The hashes of record texts found valid (schema and digest) before, by any process of this user: one file
+    per version of the schema and of this module, ``$CERTIFY_CACHE`` (default ``~/.cache/certify``), one
+    hash per line, appended.  Validity is a function of the text alone, so a hash listed is a text that passed;
+    a cache directory or file that another user could write is not used (nor one that cannot be read or
+    written: then every record is checked, as without a cache)."""
+
+    def __init__(self) -> None:
+        self._path: str | None = None
+        self._hashes: set[str] | None = None
+
+    def _load(self) -> set[str]:
+        if self._hashes is not None:
+            return self._hashes
+        self._hashes = set()
+        try:
+            from element_db.record import schema as record_schema
+
+            from element_db import record as record_module
+
+            version = hashlib.sha256(json.dumps(record_schema(), sort_keys=True).encode())
+            for code in (__file__, record_module.__file__):  # the checks themselves
+                with open(code, "rb") as f:
+                    version.update(f.read())
+            base = os.environ.get("CERTIFY_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "certify")
+            os.makedirs(base, mode=0o700, exist_ok=True)
+            path = os.path.join(base, f"valid-records-{version.hexdigest()[:16]}")
+            for p in (base, path):
+                if os.path.exists(p):
+                    st = os.stat(p)
+                    if st.st_uid != os.getuid() or st.st_mode & 0o022:
+                        return self._hashes  # someone else could write it: not trusted
+            if os.path.exists(path):
+                with open(path, encoding="ascii") as f:
+                    self._hashes = {line.strip() for line in f if len(line.strip()) == 64}
+            self._path = path
+        except (OSError, ValueError):
+            self._path = None
+        return self._hashes
+
+    def holds(self, key: str) -> bool:
+        return key in self._load()
+
+    def add(self, key: str) -> None:
+        hashes = self._load()
+        if self._path is None or key in hashes:
+            return
+        hashes.add(key)
+        try:
+            fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, (key + "\n").encode("ascii"))  # one short append: whole lines, even from several writers
+            finally:
+                os.close(fd)
+        except OSError:
+            self._path = None
+
+
+_KNOWN_VALID = _KnownValid()
 
 
 class Database:

@@ -9,6 +9,14 @@ FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
 
 
+def pytest_configure(config):
+    """The record-validity cache (element_db.store) of this test run: its own directory, never the user's."""
+    if "CERTIFY_CACHE" not in os.environ:
+        import tempfile
+
+        os.environ["CERTIFY_CACHE"] = tempfile.mkdtemp(prefix="certify-test-cache-")
+
+
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", help="rewrite golden files from current output")
 

@@ -144,3 +144,32 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     assert len(db.classes()) == workers * n + 1
     assert all(decided(db, k).state == "fresh" for k in db.classes())
     assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
+
+
+def test_valid_records_are_remembered_across_processes_and_never_an_invalid_one(tmp_path, monkeypatch):
+    """The user's cache of valid record texts: a second process skips the schema check of a record it lists;
+    a record changed after it was listed is checked again (and found invalid); a cache another user could
+    write is not used."""
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    env = dict(os.environ, CERTIFY_CACHE=str(cache))
+    db = Database(str(tmp_path / "db"), create=True)
+    db.write(make_record("Good", [("good.cc", "0" * 64)], "0.1.0", "sha256:" + "1" * 64, "kernel", ["ok"], [],
+                         certified_at="2026-11-25T18:00:00Z"))
+    probe = ("import sys; from element_db import store; from element_db.store import Database; "
+             "r = Database(sys.argv[1]).read('Good'); print(r.state, store._KNOWN_VALID.holds("
+             "__import__('hashlib').sha256(open(sys.argv[1] + '/Good.json').read().encode()).hexdigest()))")
+    run = lambda: subprocess.run([sys.executable, "-c", probe, db.path], env=env, capture_output=True,  # noqa: E731
+                                 text=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert run().stdout.split() == ["valid", "True"]  # checked, then listed
+    (listed,) = list(cache.iterdir())
+    assert len(listed.read_text().split()) == 1
+    path = tmp_path / "db" / "Good.json"
+    path.write_text(path.read_text().replace('"kernel"', '"kernal"'))
+    assert run().stdout.split() == ["invalid", "False"]  # a new text: checked, not listed
+    assert len(listed.read_text().split()) == 1
+    cache.chmod(0o777)  # anyone could write it: not trusted, not written
+    path.write_text(path.read_text().replace('"kernal"', '"kernel"'))
+    assert run().stdout.split() == ["valid", "False"]

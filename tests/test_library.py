@@ -107,3 +107,27 @@ def test_a_class_with_variants_in_several_files_is_unchanged_until_one_of_them_c
     assert "2 files analyzed, 0 unchanged, 1 records written" in library(*args).stderr.decode()
     decisions = Decisions(LayeredDatabase([Database(str(db))]), Context.current())
     assert [(x.klass, x.state) for x in decisions.all()] == [(klass, "fresh")]
+
+
+def test_a_file_that_exports_no_element_is_analyzed_once_until_it_changes(tmp_path):
+    """Its globals matter to the others' records (analyzers.globaluse), so it is analyzed, then listed with its
+    sources in the database's .library-elementless.json; an unchanged tree analyzes nothing."""
+    src = tmp_path / "elements" / "mine"
+    src.mkdir(parents=True)
+    for f in ("good_member_state.cc", "helper.hh"):
+        shutil.copy(os.path.join(FIX, "analyzers", "KS101", f), src / f)
+    # named like an element file (it mentions EXPORT_ELEMENT), but exports none, as Click's indextreesiplookup.cc
+    (src / "tables.cc").write_text("// EXPORT_ELEMENT(Tables): not yet\nint click_table_size;\nvoid set_size(int n) { click_table_size = n; }\n")
+    db = tmp_path / "db"
+    args = [str(tmp_path / "elements"), "--db", str(db), "--click-root", os.path.join(ROOT, "examples"),
+            "--root", str(tmp_path)]
+    assert "2 files analyzed, 0 unchanged, 1 records written" in library(*args).stderr.decode()
+    import json
+
+    listed = json.loads((db / ".library-elementless.json").read_text())["files"]
+    assert list(listed) == ["elements/mine/tables.cc"] and listed["elements/mine/tables.cc"]["global_writes"] == [
+        "click_table_size"]
+    assert len(Database(str(db)).classes()) == 1
+    assert "0 files analyzed, 2 unchanged, 0 records written" in library(*args).stderr.decode()
+    (src / "tables.cc").write_text("// EXPORT_ELEMENT(Tables): not yet\nint click_table_size;\nvoid set_size(int n) { click_table_size = 2 * n; }\n")
+    assert "1 files analyzed, 1 unchanged, 0 records written" in library(*args).stderr.decode()
