@@ -53,6 +53,10 @@ from typing import Any, Callable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import systems  # noqa: E402
+from systems import Net  # noqa: E402
 
 CERTIFY = [sys.executable, "-m", "certify"]
 CONCURRENT = 8
@@ -65,29 +69,8 @@ def network_config(i: int, rev: int) -> str:
 
 
 def write_system(d: str, n: int, uid: int) -> str:
-    lines = [
-        "version: 1",
-        "platform: {task_budget: 20000, max_packet_length: 1514}",
-        "physical:",
-        '  eth0: {address: 192.0.2.1, ether: "02:00:00:00:00:01", gateway_ether: "02:00:00:00:00:fe"}',
-        '  eth1: {address: 198.51.100.1, ether: "02:00:00:00:01:01", gateway_ether: "02:00:00:00:01:fe"}',
-        "networks:",
-    ]
-    for i in range(n):
-        phys, local = ("eth0", "192.0.2.1") if i % 2 == 0 else ("eth1", "198.51.100.1")
-        with open(os.path.join(d, f"n{i}.click"), "w") as f:
-            f.write(network_config(i, 0))
-        lines += [
-            f"  {name(i)}:",
-            f"    uid: {uid}",
-            f"    config: n{i}.click",
-            "    devices:",
-            f"      eth1: {{physical: {phys}, tunnel: {{local: {local}, remote: 203.0.113.7, key: {i}}}, inner: ethernet}}",
-        ]
-    path = os.path.join(d, "system.yaml")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    return path
+    return systems.write_system(d, [Net(name(i), uid, network_config(i, 0), key=i) for i in range(n)],
+                                "task_budget: 20000, max_packet_length: 1514")
 
 
 def name(i: int) -> str:

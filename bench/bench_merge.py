@@ -23,6 +23,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import systems  # noqa: E402
+from systems import Net  # noqa: E402
 
 from merge.checks import check_network  # noqa: E402
 from merge.combine import master_text, merge_networks  # noqa: E402
@@ -41,29 +45,7 @@ def network_config(i: int) -> str:
 
 
 def write_system(d: str, n: int) -> str:
-    lines = [
-        "version: 1",
-        "platform: {task_budget: 20000}",
-        "physical:",
-        '  eth0: {address: 192.0.2.1, ether: "02:00:00:00:00:01", gateway_ether: "02:00:00:00:00:fe"}',
-        '  eth1: {address: 198.51.100.1, ether: "02:00:00:00:01:01", gateway_ether: "02:00:00:00:01:fe"}',
-        "networks:",
-    ]
-    for i in range(n):
-        phys, local = ("eth0", "192.0.2.1") if i % 2 == 0 else ("eth1", "198.51.100.1")
-        with open(os.path.join(d, f"n{i}.click"), "w") as f:
-            f.write(network_config(i))
-        lines += [
-            f"  n{i:04d}:",
-            f"    uid: {1000 + i}",
-            f"    config: n{i}.click",
-            "    devices:",
-            f"      eth1: {{physical: {phys}, tunnel: {{local: {local}, remote: 203.0.113.7, key: {i}}}, inner: ethernet}}",
-        ]
-    path = os.path.join(d, "system.yaml")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    return path
+    return systems.write_system(d, [Net(f"n{i:04d}", 1000 + i, network_config(i), key=i) for i in range(n)])
 
 
 def merge_all(path: str, out: str) -> int:
@@ -81,7 +63,7 @@ def merge_all(path: str, out: str) -> int:
 
 def parse_all(d: str, n: int) -> None:
     for i in range(n):
-        load_file(os.path.join(d, f"n{i}.click"), expand_vars=True)
+        load_file(os.path.join(d, f"n{i:04d}.click"), expand_vars=True)
 
 
 def median_time(fn, repeat: int) -> float:

@@ -47,6 +47,10 @@ from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import systems  # noqa: E402
+from systems import Net  # noqa: E402
 
 CLICK_BIN = "/opt/click/bin"
 CHEAP = ["Paint({p})", "Null", "Strip(0)", "Unstrip(0)", "CheckLength(1514)", "Paint({q})"]
@@ -84,32 +88,13 @@ def network_config(i: int) -> tuple[str, str]:
 
 
 def write_system(d: str, n: int, budget: int) -> str:
-    lines = [
-        "version: 1",
-        f"platform: {{task_budget: {budget}, max_packet_length: 1514}}",
-        "physical:",
-        '  eth0: {address: 192.0.2.1, ether: "02:00:00:00:00:01", gateway_ether: "02:00:00:00:00:fe"}',
-        '  eth1: {address: 198.51.100.1, ether: "02:00:00:00:01:01", gateway_ether: "02:00:00:00:01:fe"}',
-        "networks:",
-    ]
+    nets = []
     for i in range(n):
-        phys, local = ("eth0", "192.0.2.1") if i % 2 == 0 else ("eth1", "198.51.100.1")
         text, inner = network_config(i)
-        with open(os.path.join(d, f"n{i}.click"), "w") as f:
-            f.write(text)
-        remote = f"198.18.{i // 256}.{i % 256}"  # distinct for every network, keyed or not
-        key = f", key: {1000 + i}" if i % 3 else ""  # a third of the tunnels keyless
-        lines += [
-            f"  n{i:04d}:",
-            f"    uid: {1000 + i}",
-            f"    config: n{i}.click",
-            "    devices:",
-            f"      eth1: {{physical: {phys}, tunnel: {{local: {local}, remote: {remote}{key}}}, inner: {inner}}}",
-        ]
-    path = os.path.join(d, "system.yaml")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    return path
+        # a remote distinct for every network, keyed or not; a third of the tunnels keyless
+        nets.append(Net(f"n{i:04d}", 1000 + i, text, f"198.18.{i // 256}.{i % 256}", 1000 + i if i % 3 else None,
+                        inner))
+    return systems.write_system(d, nets, f"task_budget: {budget}, max_packet_length: 1514")
 
 
 # -- the child: one merge, timed without its imports --------------------------------------------------

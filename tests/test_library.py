@@ -17,14 +17,22 @@ def library(*args):
                           timeout=300)
 
 
-def test_library_certifies_and_is_incremental(tmp_path):
-    src = tmp_path / "elements" / "mine"
-    src.mkdir(parents=True)
-    for f in ("bad_global_write.cc", "good_member_state.cc", "helper.hh"):
-        shutil.copy(os.path.join(FIX, "analyzers", "KS101", f), src / f)
+def tree(tmp_path, files, subs=("mine",)):
+    """``tmp_path/elements/<sub>/`` holding copies of KS101 fixtures, for each sub; the database and the
+    arguments of a library run over them."""
+    for sub in subs:
+        src = tmp_path / "elements" / sub
+        src.mkdir(parents=True)
+        for f in files:
+            shutil.copy(os.path.join(FIX, "analyzers", "KS101", f), src / f)
     db = tmp_path / "db"
-    args = [str(tmp_path / "elements"), "--db", str(db), "--click-root", os.path.join(ROOT, "examples"),
-            "--root", str(tmp_path)]
+    return db, [str(tmp_path / "elements"), "--db", str(db), "--click-root", os.path.join(ROOT, "examples"),
+                "--root", str(tmp_path)]
+
+
+def test_library_certifies_and_is_incremental(tmp_path):
+    db, args = tree(tmp_path, ("bad_global_write.cc", "good_member_state.cc", "helper.hh"))
+    src = tmp_path / "elements" / "mine"
     r = library(*args)
     assert r.returncode == 0, r.stderr.decode()
     d = Database(str(db))
@@ -87,14 +95,7 @@ def test_shipped_stock_database():
 def test_a_class_with_variants_in_several_files_is_unchanged_until_one_of_them_changes(tmp_path):
     """One record for a class exported by two files (as FromDevice is, per driver): a re-run over the unchanged
     tree analyzes neither; editing one variant re-analyzes both, and the record is made from both again."""
-    for sub in ("linuxish", "userish"):
-        src = tmp_path / "elements" / sub
-        src.mkdir(parents=True)
-        for f in ("good_member_state.cc", "helper.hh"):
-            shutil.copy(os.path.join(FIX, "analyzers", "KS101", f), src / f)
-    db = tmp_path / "db"
-    args = [str(tmp_path / "elements"), "--db", str(db), "--click-root", os.path.join(ROOT, "examples"),
-            "--root", str(tmp_path)]
+    db, args = tree(tmp_path, ("good_member_state.cc", "helper.hh"), ("linuxish", "userish"))
     r = library(*args)
     assert r.returncode == 0, r.stderr.decode()
     d = Database(str(db))
@@ -112,15 +113,10 @@ def test_a_class_with_variants_in_several_files_is_unchanged_until_one_of_them_c
 def test_a_file_that_exports_no_element_is_analyzed_once_until_it_changes(tmp_path):
     """Its globals matter to the others' records (analyzers.globaluse), so it is analyzed, then listed with its
     sources in the database's .library-elementless.json; an unchanged tree analyzes nothing."""
+    db, args = tree(tmp_path, ("good_member_state.cc", "helper.hh"))
     src = tmp_path / "elements" / "mine"
-    src.mkdir(parents=True)
-    for f in ("good_member_state.cc", "helper.hh"):
-        shutil.copy(os.path.join(FIX, "analyzers", "KS101", f), src / f)
     # named like an element file (it mentions EXPORT_ELEMENT), but exports none, as Click's indextreesiplookup.cc
     (src / "tables.cc").write_text("// EXPORT_ELEMENT(Tables): not yet\nint click_table_size;\nvoid set_size(int n) { click_table_size = n; }\n")
-    db = tmp_path / "db"
-    args = [str(tmp_path / "elements"), "--db", str(db), "--click-root", os.path.join(ROOT, "examples"),
-            "--root", str(tmp_path)]
     assert "2 files analyzed, 0 unchanged, 1 records written" in library(*args).stderr.decode()
     import json
 
