@@ -89,9 +89,8 @@ class _KnownValid:
             return self._hashes
         self._hashes = set()
         try:
-            from element_db.record import schema as record_schema
-
             from element_db import record as record_module
+            from element_db.record import schema as record_schema
 
             version = hashlib.sha256(json.dumps(record_schema(), sort_keys=True).encode())
             for code in (__file__, record_module.__file__):  # the checks themselves
