@@ -513,6 +513,9 @@ class Node:
 
     def _operator(self) -> str:
         if self.kind == "UNARY_OPERATOR":
+            exact = _unary_operator(self._c)
+            if exact is not None:
+                return exact
             toks = list(self._c.get_tokens())
             if not toks:
                 return ""
@@ -529,6 +532,39 @@ class Node:
             if t.extent.start.offset >= end:
                 return str(t.spelling)
         return ""
+
+
+@functools.cache
+def _unary_functions() -> tuple[Any, Any] | None:
+    """libclang's unary operator-kind functions (LLVM 17 and later; the Python bindings do not wrap them), typed
+    for ctypes; None when the library lacks them."""
+    lib = ci.conf.lib
+    try:
+        kind, spelling = lib.clang_getCursorUnaryOperatorKind, lib.clang_getUnaryOperatorKindSpelling
+    except AttributeError:
+        return None
+    kind.argtypes, kind.restype = [ci.Cursor], ctypes.c_int
+    spelling.argtypes, spelling.restype = [ctypes.c_int], ci._CXString
+    return kind, spelling
+
+
+@functools.lru_cache(maxsize=64)
+def _unary_spelling(kind: int) -> str:
+    fns = _unary_functions()
+    assert fns is not None
+    return str(ci.conf.lib.clang_getCString(fns[1](kind)))
+
+
+def _unary_operator(c: ci.Cursor) -> str | None:
+    """A unary operator cursor's operator from the AST's opcode ('' for an invalid one), or None when this
+    libclang cannot say.  Exact inside macro expansions, where the tokens of the cursor's range are the
+    expansion's: read from the tokens, a dereference in a macro (``FD_SET``, ``*((c)++)``) was not one, and
+    escaped KS105."""
+    fns = _unary_functions()
+    if fns is None:
+        return None
+    k = int(fns[0](c))
+    return _unary_spelling(k) if k else ""
 
 
 def walk_preorder(node: Node) -> Iterator[Node]:

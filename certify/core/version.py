@@ -1,3 +1,3 @@
 """The version of certify (of its analyzers, its database format and its reports)."""
 
-__version__ = "0.4.2"
+__version__ = "0.4.3"
