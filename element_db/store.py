@@ -218,6 +218,10 @@ class Database:
                 os.fsync(dfd)
             finally:
                 os.close(dfd)
+        # the text's record was just checked (schema and digest): a later read need not check it again
+        key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        _VALIDATED[key] = ("", True)
+        _KNOWN_VALID.add(key)
 
 
 @dataclass(frozen=True)

@@ -237,18 +237,13 @@ def partitioned_merge(
 
 def _dispatch_costs(model: CostModel, master: Master) -> None:
     """Per physical device, the cost per packet of each level of the dispatch tree (its most expensive
-    Classifier) and of the worst walk from the root to a tunnel's output."""
-    for p, tree in master.plan.get("dispatch", {}).items():
-        names = {n for lv in tree["levels"] for n in lv["classifiers"]}
+    Classifier) and their sum, a bound on any walk from the root to a tunnel's output (also when a split put a
+    Queue between two levels)."""
+    for tree in master.plan.get("dispatch", {}).values():
         for lv in tree["levels"]:
-            costs = [model.cost(n, mode="push") for n in lv["classifiers"]]
-            lv["max_cost"] = _fmt(max(costs))
-        worst: dict[str, float] = {}
-        for lv in reversed(tree["levels"]):
-            for n in lv["classifiers"]:
-                below = [worst[v] for _, v in master.graph.out_edges(n) if v in names]
-                worst[n] = model.cost(n, mode="push") + max(below, default=0.0)
-        tree["worst_walk"] = _fmt(worst[f"platform/{p}/gre"])
+            lv["max_cost"] = _fmt(max(model.cost(n, mode="push") for n in lv["classifiers"]))
+        costs = [lv["max_cost"] for lv in tree["levels"]]
+        tree["worst_walk"] = None if None in costs else _fmt(sum(costs))
 
 
 def _records(decisions: Decisions, g: nx.MultiDiGraph, classes: set[str] | None = None) -> dict[str, Mapping[str, Any]]:
