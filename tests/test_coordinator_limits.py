@@ -15,25 +15,19 @@ import threading
 import time
 
 import pytest
+import test_coordinator as daemon_tests  # tests/ is on sys.path (pytest rootdir)
+from test_coordinator import CONFIG
 
 from certify.coordinator import Coordinator
 from certify.mergejob import MergeLimitExceeded, MergeWatch, _rss_mib
 
-CONFIG = "FromDevice(eth1) -> c :: Counter -> Queue(50) -> ToDevice(eth1);\n"
 BOMB = "".join(f"elementclass B{i} {{ input -> B{i - 1} -> B{i - 1} -> output }}\n" for i in range(1, 21))
 BOMB = "elementclass B0 { input -> Null -> output }\n" + BOMB + "FromDevice(eth1) -> B20 -> Queue -> ToDevice(eth1);\n"
 
 
 def write_system(d, n):
-    lines = ["version: 1", "platform: {task_budget: 20000}", "physical:",
-             '  eth0: {address: 192.0.2.1, ether: "02:00:00:00:00:01", gateway_ether: "02:00:00:00:00:fe"}',
-             "networks:"]
-    for i in range(n):
-        (d / f"n{i:02d}.click").write_text(CONFIG)
-        lines += [f"  n{i:02d}:", f"    uid: {os.getuid()}", f"    config: n{i:02d}.click", "    devices:",
-                  f"      eth1: {{physical: eth0, tunnel: {{local: 192.0.2.1, remote: 203.0.113.7, key: {i}}}, "
-                  "inner: ethernet}"]
-    (d / "system.yaml").write_text("\n".join(lines) + "\n")
+    """The daemon tests' system (n networks on eth0, every one owned by this uid); its path."""
+    daemon_tests.write_system(d, n, os.getuid())
     return str(d / "system.yaml")
 
 
