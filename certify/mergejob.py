@@ -12,13 +12,16 @@ atomically.
 
 from __future__ import annotations
 
-import json
+import contextlib
+import gc
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from certify.core.findings import Finding
+from certify.core.jsontext import dumps_sorted
 from element_db.decision import Context, Decisions
 from element_db.store import LayeredDatabase
 from merge.checks import NetworkResult, check_network
@@ -99,10 +102,25 @@ def run_merge(
     checked result and partition (:mod:`merge.incremental`); the files written are the same.  With ``watch``,
     a merge that runs past its wall-clock or memory limit stops at the next network and is refused."""
     try:
-        return _run_merge(system, policy, db, target, context, out_dir, verbose, run_dir, cache, watch)
+        with _young_collections_only():
+            return _run_merge(system, policy, db, target, context, out_dir, verbose, run_dir, cache, watch)
     except MergeLimitExceeded as exc:
         return MergeOutcome(False, messages=[f"certify: merge refused: {exc}"],
                             refused=[exc.network] if exc.network else [])
+
+
+@contextlib.contextmanager
+def _young_collections_only() -> Iterator[None]:
+    """A merge builds a large heap that lives until its end (graphs, records, the plan) and makes little cyclic
+    garbage, so Python's full collections, each a walk of the whole heap, only cost time (about a fifth of a merge
+    of 1,000 networks, for no memory back).  During the merge the collector runs less often and, in effect, on
+    young objects only; the caller's thresholds come back after it."""
+    before = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def merge_inputs(db: LayeredDatabase | None) -> tuple[frozenset[str], Any]:
@@ -198,7 +216,7 @@ def _run_merge(system: System, policy: Policy, db: LayeredDatabase | None, targe
         out.files[f"{n}/certify-{n}.service"] = systemd_unit(net, sp, user_file, run_dir=run_dir)
         master.plan["networks"][n]["user"] = {"config": user_file, "elements": sorted(sp.user.nodes),
                                               "control": f"{run_dir}/{n}/control.sock"}
-    out.files["plan.json"] = json.dumps(master.plan, indent=1, sort_keys=True) + "\n"
+    out.files["plan.json"] = dumps_sorted(master.plan, 1) + "\n"
     out.summary = {
         "networks": len(system.networks),
         "elements": master.graph.number_of_nodes(),

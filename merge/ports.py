@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import networkx as nx
@@ -75,10 +75,6 @@ def parse_processing(spec: str) -> tuple[str, str] | None:
     return sides[0], sides[1]
 
 
-def _code(codes: str, port: int) -> str:
-    return codes[min(port, len(codes) - 1)]
-
-
 class _UnionFind:
     def __init__(self) -> None:
         self.parent: dict[tuple[str, str, int], tuple[str, str, int]] = {}
@@ -108,27 +104,23 @@ def check_ports(
     shown = name_of or (lambda n: n)
     findings: list[Finding] = []
 
-    def where(n: str) -> tuple[str, int, int]:
-        d = g.nodes[n]
-        return d.get("file", ""), d.get("line", 0), d.get("column", 0)
-
     def add(rule: rules.Rule, n: str, **kw: Any) -> None:
-        f, line, col = where(n)
-        findings.append(make_finding(rule, f, line, col, element=shown(n), network=network, **kw))
+        d = g.nodes[n]
+        findings.append(make_finding(rule, d.get("file", ""), d.get("line", 0), d.get("column", 0), element=shown(n),
+                                     network=network, **kw))
 
-    ins: dict[str, dict[int, list[tuple[str, int]]]] = {n: {} for n in g.nodes}
-    outs: dict[str, dict[int, list[tuple[str, int]]]] = {n: {} for n in g.nodes}
-    for u, v, d in g.edges(data=True):
-        outs[u].setdefault(d["from_port"], []).append((v, d["to_port"]))
-        ins[v].setdefault(d["to_port"], []).append((u, d["from_port"]))
-
+    ins, outs = _port_tables(g)
+    facts: dict[str, tuple[tuple[Range, Range | str] | None, tuple[str, str] | None]] = {}  # by class
     processing: dict[str, tuple[str, str]] = {}
     nports: dict[str, tuple[int, int]] = {}
     for n, d in g.nodes(data=True):
         klass = d["klass"]
-        meta = metadata.get(klass, {})
-        pc = parse_port_count(meta["port_count"]) if "port_count" in meta else None
-        proc = parse_processing(meta["processing"]) if "processing" in meta else None
+        known = facts.get(klass)
+        if known is None:
+            meta = metadata.get(klass, {})
+            known = facts[klass] = (parse_port_count(meta["port_count"]) if "port_count" in meta else None,
+                                    parse_processing(meta["processing"]) if "processing" in meta else None)
+        pc, proc = known
         if pc is None or proc is None:
             add(rules.UNKNOWN_PORTS, n, name=shown(n), klass=klass)
             continue
@@ -160,18 +152,18 @@ def check_ports(
 
     # push/pull: unify agnostic ports per element and the two ends of each connection
     uf, fixed, group_code, conflict = _unify(g, processing, nports, ins, outs)
-    reported: set[tuple[str, str, int]] = set()
     word = {"h": "push", "l": "pull"}
-    for u, v, d in sorted(g.edges(data=True), key=lambda e: (e[0], e[2]["from_port"], e[1], e[2]["to_port"])):
-        if u not in processing or v not in processing:
-            continue
-        a, b = (u, "o", d["from_port"]), (v, "i", d["to_port"])
-        ca, cb = fixed.get(a), fixed.get(b)
-        r = uf.find(a)
+    clashes: list[tuple[str, int, str, int]] = []  # connections whose two ends have different fixed processing
+    for u, v, d in _connections(g, processing):
+        ca, cb = fixed.get((u, "o", d["from_port"])), fixed.get((v, "i", d["to_port"]))
         if ca and cb and ca != cb:
-            add(rules.PUSH_PULL, v, detail=f"{word[ca]} output {shown(u)} [{d['from_port']}] is connected to "
-                f"{word[cb]} input [{d['to_port']}] {shown(v)}")
-            reported.add(r)
+            clashes.append((u, d["from_port"], v, d["to_port"]))
+    reported: set[tuple[str, str, int]] = set()
+    for u, up, v, vp in sorted(clashes):
+        ca, cb = fixed[(u, "o", up)], fixed[(v, "i", vp)]
+        add(rules.PUSH_PULL, v, detail=f"{word[ca]} output {shown(u)} [{up}] is connected to "
+            f"{word[cb]} input [{vp}] {shown(v)}")
+        reported.add(uf.find((u, "o", up)))
     for r in sorted(conflict - reported):
         members = sorted(k for k in uf.parent if uf.find(k) == r and k[0] in processing)
         agn = [k for k in members if k not in fixed] or members
@@ -180,7 +172,6 @@ def check_ports(
             "and pull ports")
     # one connection per push output and per pull input
     for n in processing:
-        icodes, ocodes = processing[n]
         for side, table, kind_of in (("output", outs[n], "o"), ("input", ins[n], "i")):
             for p, peers in table.items():
                 if len(peers) < 2:
@@ -195,6 +186,35 @@ def check_ports(
 
 
 Port = tuple[str, str, int]  # (element, "i" or "o", port number)
+PortTable = dict[str, dict[int, list[tuple[str, int]]]]  # element -> port -> [(peer, peer's port)]
+
+
+def _port_tables(g: nx.MultiDiGraph) -> tuple[PortTable, PortTable]:
+    """Every element's connected inputs and outputs, in the graph's edge order.  Walks the adjacency dicts
+    themselves: a merged master has tens of thousands of connections, and networkx's edge views cost more than
+    the walk."""
+    ins: PortTable = {n: {} for n in g}
+    outs: PortTable = {n: {} for n in g}
+    for u, nbrs in g._succ.items():
+        out_u = outs[u]
+        for v, kd in nbrs.items():
+            in_v = ins[v]
+            for d in kd.values():
+                fp, tp = d["from_port"], d["to_port"]
+                out_u.setdefault(fp, []).append((v, tp))
+                in_v.setdefault(tp, []).append((u, fp))
+    return ins, outs
+
+
+def _connections(g: nx.MultiDiGraph, processing: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Every connection between two elements of known processing, read from the graph's adjacency (no views)."""
+    for u, nbrs in g._succ.items():
+        if u not in processing:
+            continue
+        for v, kd in nbrs.items():
+            if v in processing:
+                for d in kd.values():
+                    yield u, v, d
 
 
 def _unify(
@@ -204,34 +224,45 @@ def _unify(
     ins: Mapping[str, Mapping[int, list[tuple[str, int]]]],
     outs: Mapping[str, Mapping[int, list[tuple[str, int]]]],
 ) -> tuple[_UnionFind, dict[Port, str], dict[Port, str], set[Port]]:
-    """Group ports that must share a processing; return the groups, fixed codes, group codes, conflicts."""
+    """Group ports that must share a processing; return the groups, fixed codes, group codes, conflicts.
+
+    A group's root is its smallest port (:meth:`_UnionFind.union` keeps the smaller root), so the groups, and
+    what is reported about them, do not depend on the order of the unions.  A group's code is the code of its
+    smallest fixed port (the only one that differs from the others' in a conflicting group)."""
     uf = _UnionFind()
+    parent = uf.parent
     fixed: dict[Port, str] = {}
     for n, (icodes, ocodes) in processing.items():
-        nin, nout = nports.get(n, (max(ins[n], default=-1) + 1, max(outs[n], default=-1) + 1))
-        anchor = None
+        nin, nout = nports.get(n) or (max(ins[n], default=-1) + 1, max(outs[n], default=-1) + 1)
+        anchor = None  # the element's first agnostic port: the smallest, the root of all of them
         for side, codes, count in (("i", icodes, nin), ("o", ocodes, nout)):
+            last = len(codes) - 1
             for p in range(count):
-                c = _code(codes, p)
+                c = codes[p if p < last else last]
                 key = (n, side, p)
-                uf.find(key)
                 if c == "a":
                     if anchor is None:
                         anchor = key
-                    else:
-                        uf.union(anchor, key)
+                    parent[key] = anchor
                 else:
+                    parent[key] = key
                     fixed[key] = c
-    for u, v, d in g.edges(data=True):
-        if u in processing and v in processing:
-            uf.union((u, "o", d["from_port"]), (v, "i", d["to_port"]))
+    for u, v, d in _connections(g, processing):
+        uf.union((u, "o", d["from_port"]), (v, "i", d["to_port"]))
     group_code: dict[Port, str] = {}
     conflict: set[Port] = set()
-    for key, c in sorted(fixed.items()):
+    for key, c in fixed.items():
         r = uf.find(key)
-        prev = group_code.setdefault(r, c)
-        if prev != c:
+        if group_code.setdefault(r, c) != c:
             conflict.add(r)
+    if conflict:
+        first: dict[Port, Port] = {}
+        for key in fixed:
+            r = uf.find(key)
+            if r in conflict and (r not in first or key < first[r]):
+                first[r] = key
+        for r, key in first.items():
+            group_code[r] = fixed[key]
     return uf, fixed, group_code, conflict
 
 
@@ -240,11 +271,7 @@ def resolve_processing(g: nx.MultiDiGraph, metadata: Mapping[str, Mapping[str, s
 
     Agnostic ports take their group's fixed processing, push when nothing fixes it.
     """
-    ins: dict[str, dict[int, list[tuple[str, int]]]] = {n: {} for n in g.nodes}
-    outs: dict[str, dict[int, list[tuple[str, int]]]] = {n: {} for n in g.nodes}
-    for u, v, d in g.edges(data=True):
-        outs[u].setdefault(d["from_port"], []).append((v, d["to_port"]))
-        ins[v].setdefault(d["to_port"], []).append((u, d["from_port"]))
+    ins, outs = _port_tables(g)
     processing: dict[str, tuple[str, str]] = {}
     for n, d in g.nodes(data=True):
         meta = metadata.get(d["klass"], {})
