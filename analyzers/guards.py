@@ -88,7 +88,6 @@ from analyzers.guardsyntax import (
     methods_of,
     operand,
     path_guards,
-    path_to,
     returns_failure,
     starts_null,
     this_member,
@@ -169,6 +168,9 @@ class _Analysis:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.functions = {function_id(f): f for f in ctx.functions}
+        self._walks: dict[str, list[tuple[Node, Path]]] = {}
+        self._at: dict[str, dict[tuple[int, int, str], list[Path]]] = {}
+        self._refs: dict[str, dict[str, list[tuple[Node, Path]]]] = {}
         for fid, d in ctx.defs.items():
             self.functions.setdefault(fid, d)
         ctor_ids = {function_id(d) for c in ctx.order for d in methods_of(c) if d.kind == "CONSTRUCTOR"}
@@ -298,7 +300,7 @@ class _Analysis:
         fn = self.functions.get(fid)
         if fn is None or depth > MAX_DEPTH:
             return None
-        paths = path_to(fn, file, line, column)
+        paths = self._paths_to(fid, fn, file, line, column)
         if not paths:
             return None
         found = [self._local_guard(p) for p in paths]
@@ -316,16 +318,13 @@ class _Analysis:
             if cfn is None:
                 return None
             sites = []
-            for n, _path in walk(cfn):
-                ref = n.referenced if n.kind in ("CALL_EXPR", "DECL_REF_EXPR", "MEMBER_REF_EXPR") else None
-                d = ref.definition if ref is not None else None
-                if d is not None and function_id(d) == fid:
-                    if n.kind != "CALL_EXPR":
-                        anc, idx, _ = operand(_path, n)
-                        if not (anc is not None and anc.kind == "CALL_EXPR" and idx == 0):
-                            return None  # its address is taken: it may run from anywhere
-                        continue
-                    sites.append(n)
+            for n, _path in self._references(c, cfn).get(fid, ()):
+                if n.kind != "CALL_EXPR":
+                    anc, idx, _ = operand(_path, n)
+                    if not (anc is not None and anc.kind == "CALL_EXPR" and idx == 0):
+                        return None  # its address is taken: it may run from anywhere
+                    continue
+                sites.append(n)
             if not sites:
                 return None
             for s in sites:
@@ -334,6 +333,36 @@ class _Analysis:
                     return None
                 result = result or g
         return result
+
+    def _walk(self, fid: str, fn: Node) -> list[tuple[Node, Path]]:
+        """:func:`walk` of one function, once per analysis (``guard_at`` asks for every finding and call site:
+        walking the function each time made controlsocket.cc's guards take 10 s)."""
+        got = self._walks.get(fid)
+        if got is None:
+            got = self._walks[fid] = list(walk(fn))
+        return got
+
+    def _references(self, fid: str, fn: Node) -> dict[str, list[tuple[Node, Path]]]:
+        """The calls and references in function ``fid`` of each function with a definition, by its id, in walk
+        order; once per analysis."""
+        got = self._refs.get(fid)
+        if got is None:
+            got = self._refs[fid] = {}
+            for n, path in self._walk(fid, fn):
+                ref = n.referenced if n.kind in ("CALL_EXPR", "DECL_REF_EXPR", "MEMBER_REF_EXPR") else None
+                d = ref.definition if ref is not None else None
+                if d is not None:
+                    got.setdefault(function_id(d), []).append((n, path))
+        return got
+
+    def _paths_to(self, fid: str, fn: Node, file: str, line: int, column: int) -> list[Path]:
+        """:func:`path_to` from an index of the function's cursors by position (same paths, same order)."""
+        at = self._at.get(fid)
+        if at is None:
+            at = self._at[fid] = {}
+            for n, path in self._walk(fid, fn):
+                at.setdefault((n.line, n.column, n.file), []).append(path)
+        return at.get((line, column, file), [])
 
     def _local_guard(self, path: Path) -> Guard | None:
         for g in reversed(path_guards(path)):

@@ -146,3 +146,11 @@ def test_only_a_packets_length_accessors_are_filled_with_the_packet_length():
     assert got is not None
     assert got.per_class["Lengths"]["cost_symbols"] == {"p_length": "packet_length", "_data_length": "config:LENGTH@0"}
     assert "_scratch_length" in got.costs["Lengths::simple_action"]
+
+
+def test_loops_of_a_macro_body_are_read_per_expansion():
+    """The token memo is keyed by a cursor's raw range: every cursor of a macro expansion has the invocation's range
+    in the file, and keyed by that, the second read handed the first one's tokens (both loops went unbounded)."""
+    path = os.path.join(HERE, "fixtures", "analyzers", "macros", "checks_in_macro.cc")
+    rep = analyze_file(path, OPTS, load_policy()).elements[0]
+    assert [(loop["line"], loop["status"], loop["bound"]) for loop in rep.loops] == [(20, "exact", "1"), (21, "exact", "1")]
