@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import sympy
 from sympy import Expr, Integer
 
-from analyzers.frontend import Node
+from analyzers.frontend import Node, macro_definitions
 
 WRAPPERS = frozenset(("UNEXPOSED_EXPR", "PAREN_EXPR", "CSTYLE_CAST_EXPR", "CXX_STATIC_CAST_EXPR",
                       "CXX_FUNCTIONAL_CAST_EXPR", "CXX_CONST_CAST_EXPR"))
@@ -120,9 +120,8 @@ class Sources:
 
         A translation unit of Click defines thousands of macros and a loop bound names a handful: tokenizing
         them all took a third of a file's analysis."""
-        for c in root.children():
-            if c.kind == "MACRO_DEFINITION":
-                self._defined.setdefault(c.spelling, []).append(c)
+        for name, c in macro_definitions(root):
+            self._defined.setdefault(name, []).append(c)
 
     def macro_tokens(self, name: str) -> list[str] | None:
         """The replacement tokens of object-like macro ``name`` (its last object-like definition), else None."""

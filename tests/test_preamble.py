@@ -14,7 +14,7 @@ import pytest
 from analyzers import engine
 from analyzers.analysis import analyze_file
 from analyzers.engine import analyze_paths
-from analyzers.frontend import ParseOptions, build_preamble, declarations_in, parse, release
+from analyzers.frontend import ParseOptions, build_preamble, declarations_in, macro_definitions, parse, release
 from analyzers.policy import load_policy
 
 CLICK_SRC = os.environ.get("CLICK_SRC")
@@ -98,6 +98,26 @@ def _fields(path: Path, opts: ParseOptions) -> tuple[bool, list[str], list[str]]
         release(parsed)
 
 
+def _macros_as_listed(path: str, opts: ParseOptions) -> tuple[bool, list[tuple[str, str, str, int]], list[str]]:
+    """Whether the parse used the preamble, its macro definitions as macro_definitions gives them (name, and the
+    cursor's own spelling, file and line), and as every cursor of the unit says them."""
+    parsed = parse(path, opts)
+    try:
+        assert parsed.root is not None
+        got = [(name, n.spelling, n.file, n.line) for name, n in macro_definitions(parsed.root)]
+        every = [n.spelling for n in parsed.root.children() if n.kind == "MACRO_DEFINITION"]
+        return parsed.preamble, got, every
+    finally:
+        release(parsed)
+
+
+def _check_macros(path: str, opts: ParseOptions) -> bool:
+    served, got, every = _macros_as_listed(path, opts)
+    assert [name for name, *_ in got] == every
+    assert all(name == spelled for name, spelled, _, _ in got)
+    return served
+
+
 def _result(path: Path, opts: ParseOptions) -> str:
     r = analyze_file(str(path), opts, load_policy())
     return json.dumps({"elements": [e.to_json() for e in r.elements], "findings": [str(f) for f in r.findings],
@@ -112,6 +132,7 @@ def test_a_conventional_file_is_parsed_on_the_preamble_with_the_same_analysis(tm
     assert _fields(path, pre) == (True, ["level_member"], [])
     assert _fields(path, plain) == (False, ["level_member"], [])
     assert _result(path, pre) == _result(path, plain)
+    assert _check_macros(str(path), pre) and "CLICK_CONFIG_LEVEL" in _macros_as_listed(str(path), pre)[2]
     parsed = parse(str(path), pre)  # the element's own header is still one of its includes
     assert [os.path.basename(i.path) for i in parsed.includes if i.depth == 1] == ["counter.hh"]
     assert parsed.root is not None
@@ -207,5 +228,6 @@ def test_click_elements_analyze_the_same_on_the_preamble(tmp_path: Path) -> None
         parsed = parse(f, pre)
         served += parsed.preamble
         release(parsed)
+        assert _check_macros(f, pre) == bool(parsed.preamble)
         assert _result(Path(f), pre) == _result(Path(f), plain), f
     assert served >= 9
