@@ -47,7 +47,8 @@ def _err(line: str) -> None:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from merge.lang import load_file, load_text, to_json, unparse
+    """Print configurations from the front end's plain graphs: networkx would be most of the command's time."""
+    from merge.lang import load_plain_file, load_plain_text, to_json, unparse
     from merge.lang.frontend import decode
     from merge.lang.limits import Limits
 
@@ -69,9 +70,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
         raise UsageError("certify parse: error: no configuration given (a file, '-' for stdin, or -e EXPR)")
     for name, text in sources:
         if text is None:
-            parsed = load_file(name, flatten=args.flatten, expand_vars=args.expand_vars, limits=limits)
+            parsed = load_plain_file(name, flatten=args.flatten, expand_vars=args.expand_vars, limits=limits)
         else:
-            parsed = load_text(text, name, flatten=args.flatten, expand_vars=args.expand_vars, limits=limits)
+            parsed = load_plain_text(text, name, flatten=args.flatten, expand_vars=args.expand_vars, limits=limits)
         for w in parsed.warnings:
             _err(str(w))
         results.append((name, parsed.graph))

@@ -108,6 +108,28 @@ def test_parse_limit_option_is_checked():
     assert_one_line_error(r, "<expr>:1:9: error: element 'Discard@2' is element number 2")
 
 
+# Runs the command line in this fresh process, then says which networkx modules it imported.
+_IMPORTS = """
+import sys
+from certify.cli import main
+status = main(sys.argv[1:])
+sys.stderr.write("networkx modules: " + " ".join(sorted(m for m in sys.modules if m.split(".")[0] == "networkx")) + "\\n")
+raise SystemExit(status)
+"""
+
+
+@pytest.mark.parametrize("args", [["overload.click"], ["--flatten", "--expand-vars", "compound.click"],
+                                  ["--json", "-e", "Idle -> Discard;"], ["--flatten", "--json", "-"]],
+                         ids=["text", "flatten", "json-expr", "json-stdin"])
+def test_parse_does_not_import_networkx(args):
+    # networkx's import is most of a short parse's time, and parse prints from the front end's plain graph
+    r = subprocess.run([sys.executable, "-c", _IMPORTS, "parse", *args], input=b"Idle -> Discard;", capture_output=True,
+                       cwd=HERE, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout
+    assert r.stderr.decode().splitlines()[-1] == "networkx modules: "
+
+
 def test_usage_error_is_exit_2():
     r = run("parse")
     assert r.returncode == 2 and b"Traceback" not in r.stderr

@@ -4,7 +4,10 @@ Decides how bytes become text (UTF-8, with undecodable bytes kept as
 surrogate escapes so nothing is lost and positions stay per character), what
 is refused before parsing (a file that cannot be read, an ``ar`` archive),
 and runs the pipeline parse -> build -> flatten -> graph.  Warnings are
-returned, never printed.
+returned, never printed.  The graph is a networkx MultiDiGraph
+(:func:`load_text`, :func:`load_file`), or the same content as plain data
+(:func:`load_plain_text`, :func:`load_plain_file`) for a caller that only
+prints it and should not pay for importing networkx.
 
 Memory (a generated configuration of 110,000 elements): :func:`load_text`
 and :func:`load_file` never hold the syntax tree of the whole file (each
@@ -20,21 +23,21 @@ import contextlib
 import gc
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from merge.lang import ast
 from merge.lang.build import Builder
 from merge.lang.errors import ClickError, Diagnostic, Location
 from merge.lang.flatten import flatten as flatten_router
 from merge.lang.flatten import remove_groups
-from merge.lang.graph import from_router
+from merge.lang.graph import PlainGraph, from_router, plain_from_router
 from merge.lang.limits import DEFAULT_LIMITS, LimitError, Limits
 from merge.lang.parser import Parser
 from merge.lang.router import Router
 
-if TYPE_CHECKING:  # networkx is imported where a graph is made: `certify install` never needs it
+if TYPE_CHECKING:  # networkx is imported where a graph is made: `certify install` and `certify parse` never need it
     import networkx as nx
 
 _NO_LIMIT = 1 << 40  # a limit this large is none (Limits.none())
@@ -58,9 +61,16 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+# The form of the graph: a networkx MultiDiGraph or a PlainGraph
+G = TypeVar("G")
+
+# How a router becomes a graph: from_router or plain_from_router
+GraphMaker = Callable[[Router, str, bool, bool], G]
+
+
 @dataclass
-class Parsed:
-    graph: nx.MultiDiGraph
+class Parsed(Generic[G]):
+    graph: G
     warnings: list[Diagnostic] = field(default_factory=list)
     libraries: list[str] = field(default_factory=list)
 
@@ -121,13 +131,13 @@ def build_graph(
     known_classes: Iterable[str] | None,
     warnings: list[Diagnostic],
     limits: Limits = DEFAULT_LIMITS,
-) -> Parsed:
+) -> Parsed[nx.MultiDiGraph]:
     """Build (and flatten) a parsed configuration, within ``limits`` (see :mod:`merge.lang.limits`)."""
     if not cfg.statements:
         raise ClickError(Location(cfg.file, 1, 1), "empty configuration: no statements")
     b = _builder(known_classes, warnings, limits)
     router = b.build(cfg)
-    return _graph(b, router, cfg.file, flatten, expand_vars, warnings, limits)
+    return _graph(b, router, cfg.file, flatten, expand_vars, warnings, limits, from_router)
 
 
 def _builder(known_classes: Iterable[str] | None, warnings: list[Diagnostic], limits: Limits) -> Builder:
@@ -148,14 +158,21 @@ def _builder(known_classes: Iterable[str] | None, warnings: list[Diagnostic], li
 
 
 def _graph(
-    b: Builder, router: Router, file: str, flatten: bool, expand_vars: bool, warnings: list[Diagnostic], limits: Limits
-) -> Parsed:
+    b: Builder,
+    router: Router,
+    file: str,
+    flatten: bool,
+    expand_vars: bool,
+    warnings: list[Diagnostic],
+    limits: Limits,
+    make: GraphMaker[G],
+) -> Parsed[G]:
     if flatten:
         flatten_router(router, expand_vars=expand_vars, warnings=warnings, limits=limits)
     else:
         remove_groups(router)
     # the router is emptied into the graph: the two are not held whole at once
-    g = from_router(router, file, flat=flatten, consume=True)
+    g = make(router, file, flatten, True)
     return Parsed(g, warnings, b.libraries)
 
 
@@ -167,7 +184,8 @@ def _load(
     known_classes: Iterable[str] | None,
     limits: Limits,
     warnings: list[Diagnostic],
-) -> Parsed:
+    make: GraphMaker[G],
+) -> Parsed[G]:
     """``build_graph(parse(text))`` without the syntax tree of the whole file: each file-level statement is built
     as soon as it is parsed, then dropped.  The result, warnings and errors are the same: a syntax error anywhere
     in the file is reported before any error of building (one found earlier is kept until the whole file has
@@ -192,7 +210,7 @@ def _load(
     warnings.extend(p.warnings)
     warnings.extend(library_warnings)
     del p  # and its lexer's tables
-    return _graph(b, router, filename, flatten, expand_vars, warnings, limits)
+    return _graph(b, router, filename, flatten, expand_vars, warnings, limits, make)
 
 
 def load_text(
@@ -202,11 +220,11 @@ def load_text(
     expand_vars: bool = False,
     known_classes: Iterable[str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
-) -> Parsed:
+) -> Parsed[nx.MultiDiGraph]:
     """Parse (and by default flatten) configuration text."""
     check_text_size(text, filename, limits)
     with _no_gc():
-        return _load(text, filename, flatten, expand_vars, known_classes, limits, [])
+        return _load(text, filename, flatten, expand_vars, known_classes, limits, [], from_router)
 
 
 def load_file(
@@ -215,10 +233,38 @@ def load_file(
     expand_vars: bool = False,
     known_classes: Iterable[str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
-) -> Parsed:
+) -> Parsed[nx.MultiDiGraph]:
     text = read_config_file(path, limits=limits)
     with _no_gc():
-        return _load(text, path, flatten, expand_vars, known_classes, limits, [])
+        return _load(text, path, flatten, expand_vars, known_classes, limits, [], from_router)
+
+
+def load_plain_text(
+    text: str,
+    filename: str = "<config>",
+    flatten: bool = True,
+    expand_vars: bool = False,
+    known_classes: Iterable[str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Parsed[PlainGraph]:
+    """:func:`load_text` with the graph as a :class:`PlainGraph`: the same warnings and errors, and the same
+    output from :func:`~merge.lang.graph.to_json` and :func:`~merge.lang.unparse.unparse`, without networkx."""
+    check_text_size(text, filename, limits)
+    with _no_gc():
+        return _load(text, filename, flatten, expand_vars, known_classes, limits, [], plain_from_router)
+
+
+def load_plain_file(
+    path: str,
+    flatten: bool = True,
+    expand_vars: bool = False,
+    known_classes: Iterable[str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Parsed[PlainGraph]:
+    """:func:`load_file` with the graph as a :class:`PlainGraph` (see :func:`load_plain_text`)."""
+    text = read_config_file(path, limits=limits)
+    with _no_gc():
+        return _load(text, path, flatten, expand_vars, known_classes, limits, [], plain_from_router)
 
 
 def display_path(path: str) -> str:

@@ -7,6 +7,8 @@ order) and then lists every connection on its own line
 ``elementclass`` declarations come before the elements that use them.
 Re-parsing the text gives the same graph (names, classes, configuration
 strings and connections): configuration strings are written back verbatim.
+A :class:`~merge.lang.graph.PlainGraph` gives the same text as the graph it
+stands for.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from merge.lang.confparse import quote
-from merge.lang.graph import connections
+from merge.lang.graph import PlainGraph, connections, elements
 
-if TYPE_CHECKING:  # networkx is imported where a graph is made: `certify install` never needs it
+if TYPE_CHECKING:  # networkx is imported where a graph is made: `certify install` and `certify parse` never need it
     import networkx as nx
 
 
@@ -24,7 +26,7 @@ def _config_part(config: str) -> str:
     return f"({config})" if config else ""
 
 
-def unparse(g: nx.MultiDiGraph) -> str:
+def unparse(g: nx.MultiDiGraph | PlainGraph) -> str:
     out: list[str] = []
     defines = g.graph.get("defines") or []
     if defines:
@@ -39,7 +41,7 @@ def unparse(g: nx.MultiDiGraph) -> str:
         out.append(text)
     if out:
         out.append("")
-    for name, d in g.nodes(data=True):
+    for name, d in elements(g):
         klass = d.get("compound") or d["klass"]
         out.append(f"{name} :: {klass}{_config_part(d['config'])};")
     conns = connections(g)
